@@ -1,0 +1,72 @@
+"""Provenance of a result: code version, library versions, host, memory."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+from albench import __version__
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def code_version() -> str:
+    """``albench <version>+git<sha>[-dirty]`` when run from a git checkout, else the version."""
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+git{sha}{'-dirty' if dirty else ''}"
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import torch
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "cuda": str(torch.version.cuda),
+        "cudnn": str(torch.backends.cudnn.version()),
+    }
+
+
+def peak_memory_mb(device) -> dict[str, float]:
+    """Peak resident memory of this process (and peak CUDA allocation on a GPU), in MiB."""
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = {"host_rss_mb": round(rss_kb / 1024, 1)}
+    if getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        peak["cuda_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return peak
+
+
+def run_environment() -> dict[str, str | None]:
+    return {
+        "hostname": platform.node(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "argv": " ".join(sys.argv),
+    }
