@@ -1,0 +1,200 @@
+"""Throughput of albench's trainer against a bare PyTorch loop and a DataLoader pipeline.
+
+Real FashionMNIST (``albench.data.prepare_dataset("fashion_mnist")``), the small
+CNN, CPU. Four measurements, each the median of ``--repeats`` timed runs after
+one warm-up run, interleaved so that machine load drifts hit all of them alike:
+
+(a) ``albench.training.train``: on-device tensors, batched crop + flip, seeded
+    randperm batches; the training-dynamics recorder off.
+(b) A bare loop on the same normalised in-memory tensors with the same model
+    and optimizer and *no* augmentation: the limit for (a). Its input is the
+    uint8 N×H×W×C array permuted to N×C×H×W, so it carries NHWC strides and
+    PyTorch runs the whole network channels-last, as (a) does on purpose
+    (``TrainConfig.channels_last``); without that, (a) trains ~15 % slower.
+(c) The usual torchvision pipeline, as in the official TiDAL code: a
+    ``Dataset`` returning PIL images → RandomCrop(28, padding=4) →
+    RandomHorizontalFlip → ToTensor → Normalize, through a ``DataLoader``.
+(d) (a) with the recorder on versus off, as an overhead in %: the median of
+    per-pair ratios over ``--pairs`` adjacent on/off runs in ABBA order (so
+    drifting machine load cancels; a difference of two medians is too noisy
+    for a 3 % target on a shared machine), plus the recorder's own cost (softmax
+    and update) timed in isolation over the same batches.
+
+Targets: (a) ≥ 0.85 × (b), (a) ≥ 2 × (c), recorder overhead ≤ 3 %.
+
+Usage: ``python bench/trainer.py [--n 2000 --epochs 3 --repeats 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torchvision import transforms
+
+from albench.data import prepare_dataset
+from albench.device import configure_determinism
+from albench.models import build_model
+from albench.training import BatchAugment, DynamicsRecorder, Normalization, TrainConfig, train
+from albench.training.trainer import make_optimizer
+
+
+def build(seed: int):
+    torch.manual_seed(seed)
+    return build_model("small_cnn", in_channels=1, num_classes=10, image_size=28)
+
+
+def run_albench(images, labels, config, augment, record: bool) -> None:
+    train(build(0), images, labels, config, augment=augment, seed=1, record_dynamics=record,
+          progress=False)  # fmt: skip
+
+
+def run_bare(images, labels, config, norm) -> None:
+    model = build(0).train()
+    optimizer, scheduler = make_optimizer(model, config)
+    x = norm.apply(torch.from_numpy(images))  # (n, 1, 28, 28)
+    y = torch.from_numpy(labels)  # (n,)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(config.epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for begin in range(0, len(x), config.batch_size):
+            idx = order[begin : begin + config.batch_size]
+            loss = F.cross_entropy(model(x[idx]).logits, y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+
+
+class PILDataset(torch.utils.data.Dataset):
+    """What torchvision-style AL code does: one PIL image per ``__getitem__``."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform) -> None:
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        return self.transform(Image.fromarray(self.images[i, :, :, 0])), int(self.labels[i])
+
+
+def run_dataloader(images, labels, config, norm, workers: int) -> None:
+    model = build(0).train()
+    optimizer, scheduler = make_optimizer(model, config)
+    transform = transforms.Compose([
+        transforms.RandomCrop(28, padding=4),
+        transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(),
+        transforms.Normalize(norm.mean, norm.std),
+    ])  # fmt: skip
+    loader = torch.utils.data.DataLoader(
+        PILDataset(images, labels, transform),
+        batch_size=config.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        generator=torch.Generator().manual_seed(1),
+    )
+    for _ in range(config.epochs):
+        for x, y in loader:
+            loss = F.cross_entropy(model(x).logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+
+
+def recorder_update_seconds(n: int, config: TrainConfig) -> float:
+    """Time of the recorder's work alone (softmax + update), for the batches of one full run."""
+    recorder = DynamicsRecorder(n, 10)
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(config.batch_size, 10)
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        order = torch.randperm(n, generator=generator)
+        for begin in range(0, n, config.batch_size):
+            idx = order[begin : begin + config.batch_size]
+            recorder.update(idx, logits[: len(idx)].softmax(dim=1), epoch)
+    return time.perf_counter() - start
+
+
+def timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="training images")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (median)")
+    parser.add_argument("--pairs", type=int, default=12, help="recorder on/off pairs for (d)")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for (c)")
+    parser.add_argument(
+        "--cache-dir", default=None, help="dataset cache (default resources/datasets)"
+    )
+    args = parser.parse_args()
+
+    dataset = prepare_dataset("fashion_mnist", root=args.cache_dir)
+    images = np.array(dataset.train_images[: args.n])  # (n, 28, 28, 1) uint8
+    labels = np.array(dataset.train_labels[: args.n])  # (n,)
+    norm = Normalization.from_images(images)
+    augment = BatchAugment(norm, crop_padding=dataset.crop_padding, hflip=dataset.hflip)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=0.05)
+    configure_determinism(True, 0)  # what train() sets on CPU; the same flags for every method
+
+    methods = {
+        "albench": lambda: run_albench(images, labels, config, augment, record=False),
+        "albench+recorder": lambda: run_albench(images, labels, config, augment, record=True),
+        "bare": lambda: run_bare(images, labels, config, norm),
+        "dataloader": lambda: run_dataloader(images, labels, config, norm, args.workers),
+    }
+    for fn in methods.values():  # warm-up
+        fn()
+    seconds: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(args.repeats):
+        for name, fn in methods.items():
+            seconds[name].append(timed(fn))
+    work = args.n * args.epochs
+    rate = {name: work / statistics.median(times) for name, times in seconds.items()}
+    recorder_s = statistics.median(recorder_update_seconds(args.n, config) for _ in range(5))
+    off = statistics.median(seconds["albench"])
+    ratios = []
+    for pair in range(args.pairs):  # ABBA: on, off, off, on, ...
+        order = (
+            ("albench+recorder", "albench") if pair % 2 == 0 else ("albench", "albench+recorder")
+        )
+        times = {name: timed(methods[name]) for name in order}
+        ratios.append(times["albench+recorder"] / times["albench"])
+
+    print(f"FashionMNIST n={args.n}, epochs={args.epochs}, batch={args.batch_size}, small_cnn, "
+          f"CPU threads={torch.get_num_threads()}, median of {args.repeats}, torch {torch.__version__}")  # fmt: skip
+    for name in methods:
+        spread = ", ".join(f"{work / t:,.0f}" for t in seconds[name])
+        print(f"  {name:<17} {rate[name]:>9,.0f} images/s   (runs: {spread})")
+    checks = [
+        ("(a) albench / (b) bare loop", rate["albench"] / rate["bare"], ">= 0.85", 0.85),
+        ("(a) albench / (c) DataLoader", rate["albench"] / rate["dataloader"], ">= 2.00", 2.0),
+    ]
+    for label, value, target, threshold in checks:
+        verdict = "ok" if value >= threshold else "MISSED"
+        print(f"  {label:<33} {value:6.2f}x   target {target}  {verdict}")
+    overhead = 100 * (statistics.median(ratios) - 1)
+    isolated = 100 * recorder_s / off
+    spread = ", ".join(f"{100 * (r - 1):+.1f}" for r in sorted(ratios))
+    verdict = "ok" if max(overhead, isolated) <= 3 else "MISSED"
+    print(f"  (d) recorder overhead             {overhead:+6.2f}%   target <= 3%  {verdict}")
+    print(f"      median of {args.pairs} on/off pairs (sorted: {spread} %); "
+          f"isolated softmax + updates: {isolated:.2f}% of a run")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Pure, batched score functions behind the classic query strategies.
+
+Every function works on whole tensors (never one candidate at a time), on any
+device, and keeps the input dtype. The sampler classes in ``uncertainty.py``,
+``bayesian.py``, ``diversity.py`` and ``reference.py`` only validate the scoring
+context and call these.
+
+Shapes: n = candidates, m = labeled, C = classes, d = embedding size,
+T = MC-dropout passes; ``probs`` is (n, C), ``mc_probs`` is (n, C, T).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def require_shape(x: Tensor, name: str, ndim: int, rows: int | None = None) -> None:
+    """Raise ``ValueError`` unless ``x`` has ``ndim`` dimensions (and ``rows`` rows if given)."""
+    if x.ndim != ndim or (rows is not None and x.shape[0] != rows):
+        want = f"{ndim}-D" + ("" if rows is None else f" with {rows} rows")
+        raise ValueError(f"{name} must be {want}, got shape {tuple(x.shape)}")
+
+
+def entropy(probs: Tensor, dim: int = 1) -> Tensor:
+    """Shannon entropy H(p) = −Σ_c p_c log p_c in nats, reduced over ``dim`` (the class axis).
+
+    Uses ``torch.special.xlogy`` so that 0·log 0 = 0: a probability that
+    underflowed to exactly 0 contributes nothing instead of NaN (TiDAL's code
+    has no epsilon, so its NaN scores sort first; see the reference notes §1.8).
+
+    Args:
+        probs: class probabilities, e.g. (n, C) or (n, C, T) with classes on ``dim``.
+        dim: the class axis.
+
+    Returns:
+        ``probs`` with ``dim`` removed, e.g. (n,) or (n, T).
+    """
+    return -torch.special.xlogy(probs, probs).sum(dim)
+
+
+def margin(probs: Tensor) -> Tensor:
+    """Best-versus-second-best margin p₍₁₎ − p₍₂₎ per row; small = uncertain.
+
+    Args:
+        probs: (n, C) class probabilities, C >= 2.
+
+    Returns:
+        (n,) margins in [0, 1].
+    """
+    require_shape(probs, "probs", 2)
+    if probs.shape[1] < 2:
+        raise ValueError(
+            f"margin needs at least 2 classes, got probs of shape {tuple(probs.shape)}"
+        )
+    top2 = probs.topk(2, dim=1).values  # (n, 2), descending
+    return top2[:, 0] - top2[:, 1]
+
+
+def least_confidence(probs: Tensor) -> Tensor:
+    """Least confidence 1 − max_c p_c per row; large = uncertain.
+
+    Args:
+        probs: (n, C) class probabilities.
+
+    Returns:
+        (n,) scores in [0, 1 − 1/C].
+    """
+    require_shape(probs, "probs", 2)
+    return 1.0 - probs.amax(dim=1)
+
+
+def bald_mutual_information(mc_probs: Tensor) -> Tensor:
+    """BALD mutual information H(p̄) − (1/T) Σ_t H(p_t) between label and weights.
+
+    p̄ is the mean of the T stochastic passes. The value is returned as computed,
+    without clamping: mathematically it is >= 0 (Jensen), and identical passes
+    give 0 up to floating-point rounding of the mean (≈1e-7 in float32, ≈1e-16
+    in float64), which may be of either sign.
+
+    Args:
+        mc_probs: (n, C, T) class probabilities of T MC-dropout passes.
+
+    Returns:
+        (n,) mutual information in nats.
+    """
+    require_shape(mc_probs, "mc_probs", 3)
+    mean = mc_probs.mean(dim=2)  # (n, C)
+    return entropy(mean, dim=1) - entropy(mc_probs, dim=1).mean(dim=1)  # (n,)
+
+
+def k_center_greedy(
+    emb: Tensor, labeled_emb: Tensor, budget: int, chunk: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy k-center selection (Gonzalez 1985; Sener & Savarese 2018).
+
+    Keeps δ_i = min over centres of ‖x_i − c‖₂, starting with the labeled
+    embeddings as centres; each step picks argmax_i δ_i (ties → lowest
+    position), makes it a centre and lowers δ with its distances. Squared
+    distances use ‖x‖² + ‖c‖² − 2 x·c clamped at 0; the initial δ is built over
+    ``chunk`` labeled rows at a time, so memory is O(n · chunk), never O(n · m).
+
+    With no labeled rows (m = 0) every δ starts at +inf, so the first pick is
+    position 0 (the candidates are already in seeded random order) and its
+    recorded distance is +inf.
+
+    Args:
+        emb: (n, d) candidate embeddings.
+        labeled_emb: (m, d) labeled embeddings, the initial centres; m may be 0.
+        budget: number of picks, 1 <= budget <= n.
+        chunk: labeled rows per distance block.
+
+    Returns:
+        positions: (budget,) int64 positions into ``emb`` in pick order.
+        distances: (budget,) float64 δ of each pick at the time it was picked.
+    """
+    require_shape(emb, "embeddings", 2)
+    require_shape(labeled_emb, "labeled_embeddings", 2)
+    n, d = emb.shape
+    if labeled_emb.shape[1] != d:
+        raise ValueError(
+            f"labeled_embeddings have dimension {labeled_emb.shape[1]}, embeddings have {d}"
+        )
+    _check_budget(budget, n)
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    if not (torch.isfinite(emb).all() and torch.isfinite(labeled_emb).all()):
+        raise FloatingPointError("k-center greedy got non-finite embeddings")
+    labeled_emb = labeled_emb.to(device=emb.device, dtype=emb.dtype)
+
+    sq = (emb * emb).sum(1)  # (n,)
+    min_d2 = torch.full((n,), math.inf, dtype=emb.dtype, device=emb.device)  # (n,)
+    for start in range(0, labeled_emb.shape[0], chunk):
+        block = labeled_emb[start : start + chunk]  # (k, d)
+        d2 = sq[:, None] + (block * block).sum(1)[None, :] - 2.0 * (emb @ block.T)  # (n, k)
+        min_d2 = torch.minimum(min_d2, d2.clamp_min_(0.0).amin(dim=1))
+
+    positions = np.empty(budget, dtype=np.int64)
+    picked_d2 = torch.empty(budget, dtype=emb.dtype, device=emb.device)
+    for step in range(budget):
+        j = int(torch.argmax(min_d2))  # first maximal value → lowest position
+        positions[step] = j
+        picked_d2[step] = min_d2[j]
+        d2 = (sq + sq[j] - 2.0 * (emb @ emb[j])).clamp_min_(0.0)  # (n,)
+        min_d2 = torch.minimum(min_d2, d2)
+        min_d2[j] = -math.inf  # never picked again
+    distances = picked_d2.sqrt().to("cpu", torch.float64).numpy()
+    return positions, distances
+
+
+def badge_gradient_factor(probs: Tensor) -> Tensor:
+    """a = p − e_ŷ with ŷ = argmax p: the class factor of BADGE's gradient embedding.
+
+    The last-layer cross-entropy gradient at the pseudo-label ŷ is g = a ⊗ h
+    (block c = (p_c − 1[c = ŷ])·h); the official code stores −g, which leaves
+    all distances unchanged.
+
+    Args:
+        probs: (n, C) class probabilities.
+
+    Returns:
+        (n, C) tensor a.
+    """
+    require_shape(probs, "probs", 2)
+    a = probs.clone()  # (n, C)
+    rows = torch.arange(probs.shape[0], device=probs.device)
+    a[rows, probs.argmax(dim=1)] -= 1.0
+    return a
+
+
+def badge_pairwise_sq_dist(a: Tensor, h: Tensor, i: Tensor, j: Tensor) -> Tensor:
+    """Squared distances ‖g_x − g_y‖² between gradient embeddings g = a ⊗ h, unmaterialised.
+
+    ‖g_x − g_y‖² = ‖a_x‖²‖h_x‖² + ‖a_y‖²‖h_y‖² − 2 (a_x·a_y)(h_x·h_y), since
+    ⟨a_x ⊗ h_x, a_y ⊗ h_y⟩ = (a_x·a_y)(h_x·h_y); clamped at 0 against rounding.
+
+    Args:
+        a: (n, C) gradient factors from :func:`badge_gradient_factor`.
+        h: (n, d) penultimate embeddings.
+        i: (k,) row indices x.
+        j: (l,) row indices y.
+
+    Returns:
+        (k, l) squared distances.
+    """
+    ai, aj, hi, hj = a[i], a[j], h[i], h[j]  # (k, C), (l, C), (k, d), (l, d)
+    ni = (ai * ai).sum(1) * (hi * hi).sum(1)  # (k,)
+    nj = (aj * aj).sum(1) * (hj * hj).sum(1)  # (l,)
+    cross = (ai @ aj.T) * (hi @ hj.T)  # (k, l)
+    return (ni[:, None] + nj[None, :] - 2.0 * cross).clamp_min(0.0)
+
+
+def badge_kmeanspp(
+    probs: Tensor, emb: Tensor, budget: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """k-means++ seeding on BADGE gradient embeddings, without materialising them.
+
+    First pick: the largest ‖g‖ (ties → lowest position). Then each pick is
+    drawn from ``rng`` with probability ∝ D², the squared distance to the nearest
+    chosen centre, and D² of every candidate is updated against the new centre
+    in one batched op. Chosen candidates have weight 0, so nothing repeats. If
+    every unchosen D² is 0 (only duplicates of centres are left), the pick is
+    uniform among the unchosen.
+
+    The inner products use the same elementwise-product-and-sum as the norms, so
+    a duplicate of a centre (and the centre itself) gets D² = 0 exactly.
+
+    Args:
+        probs: (n, C) class probabilities.
+        emb: (n, d) penultimate embeddings.
+        budget: number of picks, 1 <= budget <= n.
+        rng: the sampler's random stream.
+
+    Returns:
+        positions: (budget,) int64 positions in pick order.
+        sq_dists: (budget,) float64 D² of each pick when it was picked; for the
+            first pick ‖g‖² (its distance to the origin).
+    """
+    require_shape(probs, "probs", 2)
+    n = probs.shape[0]
+    require_shape(emb, "embeddings", 2, rows=n)
+    _check_budget(budget, n)
+    emb = emb.to(device=probs.device, dtype=probs.dtype)
+    a = badge_gradient_factor(probs)  # (n, C)
+    na = (a * a).sum(1)  # (n,)
+    nh = (emb * emb).sum(1)  # (n,)
+    sq_norm = na * nh  # (n,) ‖g‖²
+    if not torch.isfinite(sq_norm).all():
+        raise FloatingPointError("BADGE got non-finite probabilities or embeddings")
+
+    positions = np.empty(budget, dtype=np.int64)
+    sq_dists = np.empty(budget, dtype=np.float64)
+    chosen = np.zeros(n, dtype=bool)
+    c = int(torch.argmax(sq_norm))
+    positions[0], sq_dists[0], chosen[c] = c, float(sq_norm[c]), True
+    d2 = torch.full_like(sq_norm, math.inf)  # (n,)
+    for step in range(1, budget):
+        dot = (a * a[c]).sum(1) * (emb * emb[c]).sum(1)  # (n,) (a_x·a_c)(h_x·h_c)
+        d2 = torch.minimum(d2, (sq_norm + sq_norm[c] - 2.0 * dot).clamp_min_(0.0))
+        weights = d2.to("cpu", torch.float64).numpy().copy()  # (n,)
+        weights[chosen] = 0.0
+        total = weights.sum()
+        if total > 0.0:
+            c = int(rng.choice(n, p=weights / total))
+        else:  # only duplicates of centres remain
+            c = int(rng.choice(np.flatnonzero(~chosen)))
+        assert not chosen[c], "k-means++ drew an already chosen candidate"
+        positions[step], sq_dists[step], chosen[c] = c, weights[c], True
+    return positions, sq_dists
+
+
+def _check_budget(budget: int, n: int) -> None:
+    if not 1 <= budget <= n:
+        raise ValueError(f"budget must be between 1 and the {n} candidates, got {budget}")

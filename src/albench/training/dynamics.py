@@ -1,0 +1,228 @@
+"""Training dynamics: what the model predicted for a sample over the epochs of one cycle.
+
+Two recorders, for two different uses:
+
+* :class:`DynamicsRecorder` — TiDAL's training target. For each *labeled*
+  sample, the running mean over epochs of the softmax of the **training forward
+  pass** (train-mode BatchNorm, augmented view, weights at that step), updated
+  inside the training loop at no extra forward cost.
+* :class:`CandidateTracker` — an extra eval-mode pass over the scored
+  *unlabeled* subset every ``interval`` epochs, recording the predicted label
+  (label dispersion) and the running mean softmax (the "actual" training
+  dynamics that TiDAL's module learns to predict).
+
+References:
+    Kye, Choi, Byun, Chang. "TiDAL: Learning Training Dynamics for Active
+    Learning." ICCV 2023. arXiv:2210.06788.
+    Zolfaghari Bengar, Raducanu, van de Weijer. "When Deep Learners Change Their
+    Mind: Learning Dynamics for Active Learning." CAIP 2021. arXiv:2107.14707.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from albench.training.augment import BatchAugment, as_uint8_tensor
+from albench.training.config import TRACK_VIEWS, TrainConfig
+
+
+def label_dtype(num_classes: int) -> torch.dtype:
+    """Smallest integer dtype for labels 0..C-1: uint8 for C ≤ 255, int16 up to 32,767, else int32."""
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if num_classes <= 255:
+        return torch.uint8
+    if num_classes <= 32767:
+        return torch.int16
+    return torch.int32
+
+
+class DynamicsRecorder:
+    """Running mean of the training-pass softmax of each labeled sample (TiDAL's p̄).
+
+    When labeled sample x is visited in epoch e (0-based within the cycle):
+    p̄ₓ ← (e·p̄ₓ + pₓ)/(e + 1), i.e. the mean of p₀…p_e including the current
+    pass, as in the official code (``train_test/train_test.py``). The formula
+    assumes each labeled sample is visited exactly once per epoch (a random
+    permutation per epoch); :meth:`check_complete` verifies it.
+
+    Args:
+        num_samples: m, labeled samples (rows are indices 0..m-1 into the labeled set).
+        num_classes: C.
+        device: where the (m, C) float32 table lives.
+    """
+
+    def __init__(
+        self, num_samples: int, num_classes: int, device: torch.device | str = "cpu"
+    ) -> None:
+        if num_samples < 1 or num_classes < 1:
+            raise ValueError(
+                f"DynamicsRecorder needs num_samples >= 1 and num_classes >= 1, "
+                f"got {num_samples} and {num_classes}"
+            )
+        self.mean_probs = torch.zeros(num_samples, num_classes, device=device)  # (m, C)
+        self.visits = torch.zeros(num_samples, dtype=torch.int32, device=device)  # (m,)
+
+    @property
+    def num_samples(self) -> int:
+        return self.mean_probs.shape[0]
+
+    def update(self, sample_idx: Tensor, probs: Tensor, epoch: int) -> Tensor:
+        """Fold one batch's softmax into the running mean.
+
+        Args:
+            sample_idx: (B,) distinct rows of the labeled set.
+            probs: (B, C) softmax of the training forward pass.
+            epoch: e, 0-based epoch within the cycle.
+
+        Returns:
+            (B, C) the updated p̄ of these rows (a copy, detached).
+        """
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        rows = self.mean_probs[sample_idx]  # (B, C), a copy
+        rows.mul_(epoch).add_(probs.detach().float()).div_(epoch + 1)
+        self.mean_probs[sample_idx] = rows
+        self.visits[sample_idx] += 1
+        return rows
+
+    def check_complete(self, epochs: int) -> None:
+        """Raise if some labeled sample was not visited exactly ``epochs`` times."""
+        wrong = (self.visits != epochs).nonzero().flatten()
+        if len(wrong):
+            raise RuntimeError(
+                f"training dynamics assume one visit per labeled sample per epoch: "
+                f"{len(wrong)} of {self.num_samples} samples were not visited {epochs} times "
+                f"(first row {int(wrong[0])}: {int(self.visits[wrong[0]])} visits)"
+            )
+
+
+class CandidateTracker:
+    """Predictions on the scored unlabeled subset, recorded every ``interval`` epochs.
+
+    Each record is one batched eval-mode forward pass over the n candidates
+    (the clean test view by default; ``view="train_aug"`` applies the training
+    augmentation, as the label-dispersion research code does, with the
+    tracker's own generator so training draws are unaffected). The model's
+    train/eval mode is restored afterwards.
+
+    Args:
+        images: (n, H, W, C_in) uint8 candidate images.
+        num_classes: C.
+        augment: the training augmentation (its normalisation is used for both views).
+        interval: record after epoch e when (e + 1) % interval == 0.
+        view: ``"clean"`` or ``"train_aug"``.
+        batch_size: images per forward pass.
+        device: where images and records live.
+        seed: seeds the augmentation generator of the ``"train_aug"`` view.
+        amp: autocast (fp16) on CUDA; the softmax is taken in float32.
+
+    Attributes:
+        labels: (n, T) predicted label per record (dtype from :func:`label_dtype`).
+        mean_probs: (n, C) float32 running mean of the recorded softmax.
+        num_records: T.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray | Tensor,
+        num_classes: int,
+        augment: BatchAugment,
+        *,
+        interval: int = 1,
+        view: str = "clean",
+        batch_size: int = 256,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        amp: bool = False,
+    ) -> None:
+        if view not in TRACK_VIEWS:
+            raise ValueError(f"view must be one of {', '.join(TRACK_VIEWS)}, got {view!r}")
+        if interval < 1 or batch_size < 1:
+            raise ValueError(
+                f"interval and batch_size must be >= 1, got interval={interval}, batch_size={batch_size}"
+            )
+        self.device = torch.device(device)
+        self.images = as_uint8_tensor(images, self.device)  # (n, H, W, C_in)
+        self.num_classes = num_classes
+        self.augment = augment
+        self.interval = interval
+        self.view = view
+        self.batch_size = batch_size
+        self.amp = amp and self.device.type == "cuda"
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.mean_probs = torch.zeros(len(self.images), num_classes, device=self.device)  # (n, C)
+        self._labels: list[Tensor] = []  # T × (n,)
+
+    @classmethod
+    def from_config(
+        cls,
+        images: np.ndarray | Tensor,
+        num_classes: int,
+        augment: BatchAugment,
+        config: TrainConfig,
+        *,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+    ) -> CandidateTracker:
+        """A tracker with the interval, view, batch size and AMP switch of ``config``."""
+        return cls(
+            images,
+            num_classes,
+            augment,
+            interval=config.track_interval,
+            view=config.track_view,
+            batch_size=config.eval_batch_size,
+            device=device,
+            seed=seed,
+            amp=config.amp,
+        )
+
+    @property
+    def num_records(self) -> int:
+        return len(self._labels)
+
+    @property
+    def labels(self) -> Tensor:
+        if not self._labels:
+            return torch.zeros(
+                len(self.images), 0, dtype=label_dtype(self.num_classes), device=self.device
+            )
+        return torch.stack(self._labels, dim=1)  # (n, T)
+
+    def should_record(self, epoch: int) -> bool:
+        """Whether to record after 0-based epoch ``epoch``."""
+        return (epoch + 1) % self.interval == 0
+
+    @torch.no_grad()
+    def record(self, model: nn.Module) -> None:
+        """One eval-mode pass over the candidates; appends a column to :attr:`labels`."""
+        was_training = model.training
+        model.eval()
+        try:
+            probs = torch.cat(
+                [self._probs(model, start) for start in range(0, len(self.images), self.batch_size)]
+            )
+        finally:
+            model.train(was_training)
+        t = self.num_records
+        self.mean_probs.mul_(t).add_(probs).div_(t + 1)  # (n, C)
+        self._labels.append(probs.argmax(dim=1).to(label_dtype(self.num_classes)))  # (n,)
+
+    def _probs(self, model: nn.Module, start: int) -> Tensor:
+        batch = self.images[start : start + self.batch_size]  # (B, H, W, C_in)
+        if self.view == "clean":
+            x = self.augment.norm.apply(batch)  # (B, C_in, H, W)
+        else:
+            prepared = self.augment.prepare(batch, self.device, channels_last=True)
+            x = self.augment(prepared, torch.arange(len(batch), device=self.device), self.generator)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+        )
+        with autocast:
+            logits = model(x).logits
+        return logits.float().softmax(dim=1)  # (B, C)

@@ -1,0 +1,202 @@
+"""One AL cycle end to end on digits: outputs, determinism, chaining, warm start, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from albench.config import Config
+from albench.cycle import CycleRequest, load_checkpoint, run_cycle, save_checkpoint_bytes
+from albench.models.registry import build_model
+from albench.pools import LabeledSet, Pool, build_pool, initial_labeled_set
+from albench.samplers import sampler_names
+
+EXPECTED_SAMPLERS = {
+    "random", "entropy", "margin", "least_confidence", "bald", "coreset", "badge", "oracle",
+    "tidal_entropy", "tidal_margin", "dispersion", "td_entropy", "td_margin", "ll4al", "vaal",
+}  # fmt: skip
+
+
+def make_config(cache: Path, **dataset_overrides) -> Config:
+    entry = {
+        "imbalance_ratios": [1, 10],
+        "initial": {"size": 30},
+        "model": "small_cnn",
+        "cycles": 3,
+        "budget": 10,
+        "subset": 200,
+        "train": {"epochs": 2, "batch_size": 16, "lr": 0.05, "milestones": [1]},
+    }
+    entry.update(dataset_overrides)
+    return Config.from_dict({
+        "experiment": "t", "seeds": [0], "cache_dir": str(cache), "device": "cpu",
+        "datasets": {"digits": entry},
+        "sampler_params": {"vaal": {"iterations": 5, "batch_size": 16}},
+    })  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, session_cache):
+    from albench.data import prepare_dataset
+
+    work = tmp_path_factory.mktemp("cycle")
+    data = prepare_dataset("digits", root=session_cache)
+    pool = build_pool(data.train_labels, num_classes=10, imbalance_ratio=10, seed=0,
+                      dataset="digits", data_hash=data.data_hash)  # fmt: skip
+    initial = initial_labeled_set(pool, data.train_labels, size=30, seed=0)
+    pool.save(work / "pool.json")
+    initial.save(work / "initial.json")
+    return work, make_config(session_cache), data
+
+
+def request(setup, sampler: str, out: Path, cycle: int = 0, labeled: Path | None = None, **kw):
+    work, config, _ = setup
+    return CycleRequest(
+        config=kw.pop("config", config), dataset="digits", imbalance_ratio=10.0, sampler=sampler,
+        seed=0, cycle=cycle, pool_path=work / "pool.json",
+        labeled_path=labeled or work / "initial.json", out_dir=out, progress=False, **kw,
+    )  # fmt: skip
+
+
+def test_registry_holds_every_sampler_of_the_benchmark():
+    assert set(sampler_names()) == EXPECTED_SAMPLERS
+
+
+@pytest.mark.parametrize("sampler", sorted(EXPECTED_SAMPLERS))
+def test_every_sampler_runs_a_cycle_and_writes_all_outputs(setup, tmp_path, sampler):
+    _, _, data = setup
+    metrics = run_cycle(request(setup, sampler, tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "labeled_next.json", "metrics.json", "model.safetensors", "selected.csv",
+    ]  # fmt: skip
+    assert metrics["num_labeled"] == 30 and metrics["selection"]["num_selected"] == 10
+    assert sum(metrics["labeled_class_histogram"]) == 30
+    assert 0 <= metrics["test"]["accuracy"] <= 1 and len(metrics["test"]["per_class_accuracy"]) == 10
+    nxt = LabeledSet.load(tmp_path / "labeled_next.json")
+    pool = Pool.load(setup[0] / "pool.json")
+    assert nxt.cycle == 1 and len(nxt.indices) == 40 and len(np.unique(nxt.indices)) == 40
+    assert set(nxt.indices.tolist()) <= set(pool.indices.tolist())
+    rows = (tmp_path / "selected.csv").read_text().strip().splitlines()
+    assert rows[0] == "rank,index,label,score" and len(rows) == 11
+    assert [int(r.split(",")[1]) for r in rows[1:]] == nxt.indices[30:].tolist()
+    assert all(int(r.split(",")[2]) == data.train_labels[int(r.split(",")[1])] for r in rows[1:])
+    prov = metrics["provenance"]
+    assert prov["data_hash"] == data.data_hash and len(prov["config_hash"]) == 64
+    assert prov["device"] == "cpu" and prov["libraries"]["torch"].startswith("2.14.1")
+    assert "tail_auroc" in metrics["diagnostics"]  # IR 10: tail separation is recorded
+
+
+def _stable(metrics_path: Path) -> dict:
+    metrics = json.loads(metrics_path.read_text())
+    metrics.pop("run")
+    return metrics
+
+
+@pytest.mark.parametrize("sampler", ["badge", "tidal_margin", "dispersion"])
+def test_rerun_gives_byte_identical_outputs_on_cpu(setup, tmp_path, sampler):
+    run_cycle(request(setup, sampler, tmp_path / "a"))
+    run_cycle(request(setup, sampler, tmp_path / "b"))
+    for name in ("selected.csv", "labeled_next.json", "model.safetensors"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert _stable(tmp_path / "a" / "metrics.json") == _stable(tmp_path / "b" / "metrics.json")
+
+
+def test_cycle_zero_model_is_shared_by_samplers_without_modules(setup, tmp_path):
+    a = run_cycle(request(setup, "entropy", tmp_path / "a"))
+    b = run_cycle(request(setup, "margin", tmp_path / "b"))
+    assert a["test"] == b["test"]
+    weights = [load_file(tmp_path / name / "model.safetensors") for name in ("a", "b")]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_chained_cycles_and_the_final_cycle_selects_nothing(setup, tmp_path):
+    labeled = None
+    for cycle in range(3):
+        metrics = run_cycle(request(setup, "random", tmp_path / f"c{cycle}", cycle, labeled))
+        labeled = tmp_path / f"c{cycle}" / "labeled_next.json"
+        assert metrics["num_labeled"] == 30 + 10 * cycle
+    assert metrics["final_cycle"] and metrics["selection"]["num_selected"] == 0
+    assert (tmp_path / "c2" / "selected.csv").read_text() == "rank,index,label,score\n"
+    assert len(LabeledSet.load(labeled).indices) == 50
+
+
+def test_tidal_cycle_reports_kl_diagnostics(setup, tmp_path):
+    diagnostics = run_cycle(request(setup, "tidal_entropy", tmp_path))["diagnostics"]
+    assert diagnostics["tracked_epochs"] == 2
+    assert diagnostics["kl_actual_vs_predicted"] >= 0 and diagnostics["kl_actual_vs_snapshot"] >= 0
+    assert {"tidal_entropy", "tidal_margin", "td_entropy", "entropy"} <= set(diagnostics["tail_auroc"])
+
+
+def test_warm_start_needs_and_loads_the_previous_checkpoint(setup, tmp_path):
+    work, _, _ = setup
+    config = make_config(Path(setup[1].cache_dir), warm_start=True)
+    run_cycle(request(setup, "entropy", tmp_path / "c0", config=config))
+    labeled = tmp_path / "c0" / "labeled_next.json"
+    with pytest.raises(ValueError, match="needs --checkpoint"):
+        run_cycle(request(setup, "entropy", tmp_path / "c1", 1, labeled, config=config))
+    warm = run_cycle(request(setup, "entropy", tmp_path / "c1", 1, labeled, config=config,
+                             checkpoint_path=tmp_path / "c0" / "model.safetensors"))  # fmt: skip
+    cold = run_cycle(request(setup, "entropy", tmp_path / "cold", 1, labeled))
+    assert warm["test"]["accuracy"] != cold["test"]["accuracy"]
+
+
+def test_safetensors_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = build_model("small_cnn", 1, 10, 8)
+    (tmp_path / "m.safetensors").write_bytes(save_checkpoint_bytes(model, None, {"cycle": "3"}))
+    torch.manual_seed(1)
+    other = build_model("small_cnn", 1, 10, 8)
+    meta = load_checkpoint(tmp_path / "m.safetensors", other)
+    assert meta["cycle"] == "3"
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, other.state_dict()[key]), key
+    assert b"pickle" not in (tmp_path / "m.safetensors").read_bytes()[:8]
+
+
+def test_crash_while_writing_leaves_no_completion_marker(setup, tmp_path, monkeypatch):
+    run_cycle(request(setup, "entropy", tmp_path))
+    assert (tmp_path / "metrics.json").exists()
+    import albench.cycle as cycle_module
+
+    def crash(path, obj):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(cycle_module, "write_json", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_cycle(request(setup, "entropy", tmp_path))
+    assert not (tmp_path / "metrics.json").exists()  # the stale marker was removed first
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_bad_inputs_are_rejected_before_training(setup, tmp_path):
+    work, _, _ = setup
+    with pytest.raises(ValueError, match="labeled set is for cycle 0, not 1"):
+        run_cycle(request(setup, "entropy", tmp_path, cycle=1))
+    with pytest.raises(ValueError, match=r"cycle must be in \[0, 2\]"):
+        run_cycle(request(setup, "entropy", tmp_path, cycle=3))
+    with pytest.raises(ValueError, match="unknown sampler 'entropi'; valid samplers: badge"):
+        run_cycle(request(setup, "entropi", tmp_path))
+    wrong = CycleRequest(**{**request(setup, "entropy", tmp_path).__dict__, "imbalance_ratio": 1.0})
+    with pytest.raises(ValueError, match="pool imbalance_ratio is 10.0, expected 1.0"):
+        run_cycle(wrong)
+    big = make_config(Path(setup[1].cache_dir), budget=500)
+    with pytest.raises(ValueError, match="budget 500 exceeds the 200 unlabeled candidates"):
+        run_cycle(request(setup, "entropy", tmp_path, config=big))
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_unknown_cycle_key_names_the_valid_ones(session_cache):
+    from albench.config import ConfigError
+    from albench.cycle import cycle_settings
+
+    with pytest.raises(ConfigError, match="datasets.digits: unknown key.*'epochs'.*valid keys"):
+        make_config(session_cache, epochs=3)
+    config = make_config(session_cache, train={"epoch": 3})
+    with pytest.raises(ConfigError, match="datasets.digits.train: .*epoch"):
+        cycle_settings(config, "digits")

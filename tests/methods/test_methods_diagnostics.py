@@ -1,0 +1,50 @@
+"""Diagnostics: row-wise KL with zeros, and the tail-vs-head AUROC of a score."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from albench.methods import kl_divergence_rows, mean_kl, tail_auroc
+
+
+def test_kl_rows_hand_values() -> None:
+    p = torch.tensor([[0.7, 0.2, 0.1], [1.0, 0.0, 0.0]])
+    q = torch.tensor([[0.4, 0.4, 0.2], [0.5, 0.5, 0.0]])  # q = 0 where p = 0 is harmless
+    expected = [0.7 * math.log(0.7 / 0.4) + 0.3 * math.log(0.5), math.log(2.0)]
+    assert kl_divergence_rows(p, q).tolist() == pytest.approx(expected, abs=1e-7)
+    assert mean_kl(p, q) == pytest.approx(sum(expected) / 2, abs=1e-7)
+    assert kl_divergence_rows(p, p).tolist() == pytest.approx([0.0, 0.0], abs=1e-12)
+
+
+def test_kl_is_finite_when_q_is_zero_where_p_is_not() -> None:
+    # p = [½, ½, 0], q = [1, 0, 0]: the true KL is +∞; q₁ is clamped to the smallest normal
+    # float64 in the log: ½ ln ½ + ½ (ln ½ − ln 2.2250738585072014e−308) = 353.5050621
+    rows = kl_divergence_rows(torch.tensor([[0.5, 0.5, 0.0]]), torch.tensor([[1.0, 0.0, 0.0]]))
+    tiny = np.finfo(np.float64).tiny
+    expected = 0.5 * math.log(0.5) + 0.5 * (math.log(0.5) - math.log(tiny))
+    assert rows.tolist() == pytest.approx([expected])
+    assert rows.item() == pytest.approx(353.5050621, abs=1e-6)
+
+
+def test_tail_auroc_hand_values() -> None:
+    # tail scores {0.9, 0.3}, head {0.8, 0.1}: pairs won 0.9>0.8, 0.9>0.1, 0.3>0.1 → 3/4
+    result = tail_auroc(torch.tensor([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]))
+    assert result.auroc == pytest.approx(0.75)
+    assert (result.n_tail, result.n_head, result.reason) == (2, 2, None)
+    assert tail_auroc(np.array([0.5, 0.5]), np.array([True, False])).auroc == pytest.approx(0.5)
+    assert result.as_dict()["auroc"] == pytest.approx(0.75)
+
+
+def test_tail_auroc_undefined_cases_give_a_reason() -> None:
+    no_tail = tail_auroc(np.array([0.1, 0.2]), np.array([False, False]))
+    assert no_tail.auroc is None and "no tail-class samples" in no_tail.reason
+    no_head = tail_auroc(np.array([0.1, 0.2]), torch.tensor([True, True]))
+    assert no_head.auroc is None and "no head-class samples" in no_head.reason
+    nan = tail_auroc(np.array([0.1, np.nan]), np.array([True, False]))
+    assert nan.auroc is None and "non-finite" in nan.reason
+    with pytest.raises(ValueError, match="boolean"):
+        tail_auroc(np.array([0.1, 0.2]), np.array([1, 0]))

@@ -1,0 +1,157 @@
+"""The trainer: determinism, learning, auxiliary objectives, tracking, no AMP on CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from albench.models import SmallCNN
+from albench.training.augment import BatchAugment, Normalization
+from albench.training.aux import AuxBatch, AuxiliaryObjective
+from albench.training.config import TrainConfig
+from albench.training.dynamics import CandidateTracker
+from albench.training.trainer import train
+
+
+def _quadrant_data(n: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """8×8 noise images whose class (0..3) is the bright quadrant: easy to learn."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, n)
+    images = rng.integers(0, 60, (n, 8, 8, 1))
+    for i, label in enumerate(labels):
+        r, c = divmod(int(label), 2)
+        images[i, 4 * r : 4 * r + 4, 4 * c : 4 * c + 4] += 180
+    return images.astype(np.uint8), labels
+
+
+def _setup(n: int = 96) -> tuple[np.ndarray, np.ndarray, BatchAugment]:
+    images, labels = _quadrant_data(n)
+    return (
+        images,
+        labels,
+        BatchAugment(Normalization.from_images(images), crop_padding=1, hflip=False),
+    )
+
+
+def _model(seed: int = 0) -> SmallCNN:
+    torch.manual_seed(seed)
+    return SmallCNN(in_channels=1, num_classes=4, widths=(8, 16, 16))
+
+
+def test_same_seed_gives_bit_identical_weights() -> None:
+    images, labels, augment = _setup(70)
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.05)  # batches of 32, 32, 6
+    states = []
+    for _ in range(2):
+        model = _model()
+        train(model, images, labels, config, augment=augment, seed=4, progress=False)
+        states.append(model.state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    other = _model()
+    train(other, images, labels, config, augment=augment, seed=5, progress=False)
+    assert not torch.equal(other.head.weight, states[0]["head.weight"])
+
+
+def test_loss_decreases_and_the_model_learns() -> None:
+    images, labels, augment = _setup()
+    config = TrainConfig(epochs=15, batch_size=16, lr=0.05, milestones=(12,))
+    result = train(_model(), images, labels, config, augment=augment, seed=0, progress=False)
+    assert result.epochs == 15 and len(result.loss_history) == 15
+    assert result.loss_history[-1] < 0.5 * result.loss_history[0]
+    assert result.accuracy >= 0.9 and result.accuracy == result.accuracy_history[-1]
+    assert result.images_per_s == pytest.approx(96 * 15 / result.wall_time_s)
+    assert result.recorder is None and result.tracker is None
+
+
+def test_no_amp_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("autocast must not be used on CPU")
+
+    monkeypatch.setattr(torch, "autocast", forbidden)
+    images, labels, augment = _setup(32)
+    config = TrainConfig(epochs=1, batch_size=16, amp=True, channels_last=False)
+    result = train(_model(), images, labels, config, augment=augment, seed=0, progress=False)
+    assert result.amp is False and len(result.loss_history) == 1
+    assert result.determinism["deterministic"] is True  # the CPU default
+
+
+class QuadraticAux(AuxiliaryObjective):
+    """loss = ½ w² with one scalar parameter; keeps every batch it receives."""
+
+    name = "quadratic"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(1.0))
+        self.batches: list[AuxBatch] = []
+
+    def loss(self, batch: AuxBatch) -> torch.Tensor:
+        self.batches.append(batch)
+        return 0.5 * self.w**2
+
+
+def test_aux_gets_its_own_sgd_with_the_same_schedule_and_the_td_target() -> None:
+    images, labels, augment = _setup(40)
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.1, milestones=(2,), gamma=0.1, nesterov=True)
+    aux = QuadraticAux()
+    result = train(
+        _model(), images, labels, config, augment=augment, seed=0, aux=[aux], progress=False
+    )
+    # Reference: the same optimizer and schedule on ½w² alone (its gradient does not
+    # depend on the classifier), 3 steps per epoch (16 + 16 + 8 samples).
+    w = torch.nn.Parameter(torch.tensor(1.0))
+    optimizer = torch.optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[2], gamma=0.1)
+    for _ in range(3):
+        for _ in range(3):
+            optimizer.zero_grad()
+            (0.5 * w**2).backward()
+            optimizer.step()
+        scheduler.step()
+    torch.testing.assert_close(aux.w.detach(), w.detach())
+
+    assert [len(b.targets) for b in aux.batches] == [16, 16, 8] * 3
+    assert [b.epoch for b in aux.batches] == [0] * 3 + [1] * 3 + [2] * 3
+    assert all(b.num_epochs == 3 for b in aux.batches)
+    assert result.recorder is not None  # always on when an auxiliary objective trains
+    first_epoch = aux.batches[:3]
+    for batch in first_epoch:  # epoch 0: p̄ is exactly this pass's softmax
+        torch.testing.assert_close(batch.td_target, batch.output.logits.detach().softmax(dim=1))
+        ce = torch.nn.functional.cross_entropy(batch.output.logits, batch.targets, reduction="none")
+        torch.testing.assert_close(batch.per_sample_ce.detach(), ce.detach())
+    # The final table row of each sample equals the td_target it got in the last epoch.
+    last = torch.cat([b.td_target for b in aux.batches[-3:]])
+    assert torch.allclose(result.recorder.mean_probs.sum(dim=1), torch.ones(40))
+    assert sorted(map(tuple, last.tolist())) == sorted(
+        map(tuple, result.recorder.mean_probs.tolist())
+    )
+
+
+def test_tracker_interval_and_tracking_does_not_change_training() -> None:
+    images, labels, augment = _setup(48)
+    config = TrainConfig(epochs=5, batch_size=16, track_interval=2)
+    plain = _model()
+    train(plain, images, labels, config, augment=augment, seed=2, progress=False)
+    tracked = _model()
+    tracker = CandidateTracker.from_config(images[:10], 4, augment, config)
+    result = train(
+        tracked, images, labels, config, augment=augment, seed=2, tracker=tracker,
+        record_dynamics=True, progress=False,
+    )  # fmt: skip
+    assert result.tracker is tracker and tracker.num_records == 2  # after epochs 1 and 3
+    assert tracker.labels.shape == (10, 2) and tracker.labels.dtype == torch.uint8
+    assert result.recorder is not None and result.recorder.mean_probs.shape == (48, 4)
+    assert tracked.training  # the tracker restored train mode
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, tracked.state_dict()[key]), key
+
+
+def test_bad_labels_are_rejected() -> None:
+    images, labels, augment = _setup(8)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 4\), got values in \[0, 7\]"):
+        train(_model(), images, np.r_[labels[:-1], 7], TrainConfig(epochs=1), augment=augment,
+              seed=0, progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="8 images but labels of shape"):
+        train(_model(), images, labels[:5], TrainConfig(epochs=1), augment=augment, seed=0,
+              progress=False)  # fmt: skip
