@@ -20,8 +20,11 @@ setup: $(STAMP)
 data: setup
 	@bash scripts/ensure-fashion-mnist.sh $(BIN)/albench
 
+# The default benchmark end to end (local profile: workflow/profiles/default).
 run: data
-	$(BIN)/albench pool summary --config $(CONFIG)
+	$(BIN)/snakemake --cores all --configfile $(CONFIG)
+	@$(BIN)/python -c "import yaml; e = yaml.safe_load(open('$(CONFIG)'))['experiment']; \
+	  print(f'albench: results in results/{e}/ (tables: results/{e}/summary/)')"
 
 test: setup
 	$(BIN)/python -m pytest
@@ -29,6 +32,8 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/snakefmt --check Snakefile workflow/
+	$(BIN)/snakemake --lint --configfile config/smoke.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -91,6 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     cycle.add_argument("--checkpoint", type=Path, help="previous model.safetensors (warm_start)")
     cycle.add_argument("--out", type=Path, required=True, help="output directory")
     cycle.add_argument("--device", help="auto | cpu | cuda | cuda:N (default: config.device)")
+    cycle.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
+
+    reference = commands.add_parser("reference", help="train on the whole pool: the all-data run")
+    for flag in ("--config", "--pool", "--out"):
+        reference.add_argument(flag, type=Path, required=True)
+    reference.add_argument("--dataset", required=True)
+    reference.add_argument("--ir", type=float, required=True)
+    reference.add_argument("--seed", type=int, required=True)
+    reference.add_argument("--device")
+    reference.add_argument("--threads", type=int)
+
+    aggregate = commands.add_parser("aggregate", help="collect metrics into tidy CSV tables")
+    aggregate.add_argument("--config", type=Path, required=True)
+    aggregate.add_argument("--results", type=Path, default=Path("results"))
+    aggregate.add_argument("--out", type=Path, required=True, help="output directory")
+    aggregate.add_argument(
+        "--no-reference", action="store_true", help="the config has no full-pool reference runs"
+    )
     return parser
 
 

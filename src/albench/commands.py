@@ -20,6 +20,8 @@ def dispatch(args: argparse.Namespace) -> int:
         "pool.summary": pool_summary,
         "samplers": list_samplers,
         "cycle": run_cycle,
+        "reference": run_reference,
+        "aggregate": aggregate,
     }
     return handlers[key](args)
 
@@ -157,10 +159,20 @@ def list_samplers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        if threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+
+
 def run_cycle(args: argparse.Namespace) -> int:
     from albench.cycle import CycleRequest
     from albench.cycle import run_cycle as run
 
+    _set_threads(args.threads)
     request = CycleRequest(
         config=load_config(args.config),
         dataset=args.dataset,
@@ -182,4 +194,46 @@ def run_cycle(args: argparse.Namespace) -> int:
         f"(balanced {test['balanced_accuracy']:.4f}), selected "
         f"{metrics['selection']['num_selected']} -> {args.out}"
     )
+    return 0
+
+
+def run_reference(args: argparse.Namespace) -> int:
+    from albench.cycle import CycleRequest, run_cycle
+
+    _set_threads(args.threads)
+    metrics = run_cycle(
+        CycleRequest(
+            config=load_config(args.config),
+            dataset=args.dataset,
+            imbalance_ratio=args.ir,
+            sampler="random",
+            seed=args.seed,
+            cycle=0,
+            pool_path=args.pool,
+            labeled_path=None,
+            out_dir=args.out,
+            device=args.device,
+            full_pool=True,
+        )  # fmt: skip
+    )
+    print(f"{args.dataset} IR={args.ir:g} seed={args.seed} full pool: {metrics['num_labeled']} "
+          f"labeled, test accuracy {metrics['test']['accuracy']:.4f} -> {args.out}")  # fmt: skip
+    return 0
+
+
+def aggregate(args: argparse.Namespace) -> int:
+    from albench.aggregate import aggregate as collect
+
+    cycles = collect(load_config(args.config), args.results, args.out,
+                     require_references=not args.no_reference)  # fmt: skip
+    counts = cycles["status"].value_counts().to_dict()
+    print(
+        f"{len(cycles)} runs ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}) "
+        f"-> {args.out / 'cycles.csv'}"
+    )
+    for row in cycles[cycles["status"] != "ok"].head(20).itertuples():
+        print(
+            f"  {row.status}: {row.dataset} IR={row.imbalance_ratio:g} {row.sampler} "
+            f"seed={row.seed} cycle={row.cycle}"
+        )
     return 0

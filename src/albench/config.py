@@ -127,6 +127,7 @@ class DatasetConfig:
 # Keys of a dataset entry handled by the cycle (training engine); validated there.
 CYCLE_KEYS = {
     "model", "budget", "budget_fraction", "cycles", "subset", "warm_start", "diagnostics", "train",
+    "reference_train",
 }  # fmt: skip
 
 
@@ -138,12 +139,13 @@ class Config:
     samplers: list[str] = field(default_factory=lambda: ["random"])
     device: str = "auto"
     cache_dir: str = "resources/datasets"
+    download: bool = False  # allow dataset downloads in the workflow's prepare step
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     TOP_KEYS = frozenset(
-        {"experiment", "datasets", "seeds", "samplers", "device", "cache_dir",
+        {"experiment", "datasets", "seeds", "samplers", "device", "cache_dir", "download",
          "custom_datasets", "sampler_params", "report"}
     )  # fmt: skip
 
@@ -186,6 +188,7 @@ class Config:
             samplers=list(data.get("samplers", ["random"])),
             device=str(data.get("device", "auto")),
             cache_dir=str(data.get("cache_dir", "resources/datasets")),
+            download=bool(data.get("download", False)),
             custom_datasets=custom,
             sampler_params=dict(data.get("sampler_params") or {}),
             raw=dict(data),

@@ -39,7 +39,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from albench.config import Config, ConfigError, config_hash
-from albench.cycle_diagnostics import cycle_diagnostics
+from albench.cycle_diagnostics import candidates_csv, cycle_diagnostics
 from albench.data import PreparedDataset, load_dataset
 from albench.device import resolve_device
 from albench.io import write_bytes, write_json, write_text
@@ -74,6 +74,7 @@ class CycleSettings:
     warm_start: bool = False  # keep weights across cycles (official TiDAL); default retrains
     diagnostics: bool = True  # track candidates for TiDAL so KL diagnostics can be reported
     train: TrainConfig = field(default_factory=TrainConfig)
+    reference_train: TrainConfig | None = None  # full-pool reference run; None = `train`
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str) -> CycleSettings:
@@ -85,10 +86,12 @@ class CycleSettings:
                 f"valid keys: {', '.join(sorted(valid | {'imbalance_ratios', 'pool', 'initial'}))}"
             )
         values = dict(data)
-        try:
-            values["train"] = TrainConfig.from_dict(values.get("train") or {})
-        except ValueError as exc:
-            raise ConfigError(f"{where}.train: {exc}") from None
+        for key in ("train", "reference_train"):
+            if key == "train" or values.get(key) is not None:
+                try:
+                    values[key] = TrainConfig.from_dict(values.get(key) or {})
+                except ValueError as exc:
+                    raise ConfigError(f"{where}.{key}: {exc}") from None
         settings = cls(**values)
         if (settings.budget is None) == (settings.budget_fraction is None):
             raise ConfigError(f"{where}: give exactly one of `budget` or `budget_fraction`")
@@ -118,11 +121,12 @@ class CycleRequest:
     seed: int
     cycle: int
     pool_path: Path
-    labeled_path: Path
+    labeled_path: Path | None  # None only with full_pool
     out_dir: Path
     checkpoint_path: Path | None = None  # previous cycle's model.safetensors (warm start)
     device: str | None = None  # overrides config.device
     progress: bool | None = None
+    full_pool: bool = False  # the "all data" reference: train on the whole pool, no query
 
 
 def run_cycle(request: CycleRequest) -> dict[str, Any]:
@@ -135,12 +139,14 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     data = load_dataset(request.dataset, root=config.cache_dir)
     pool, labeled = _load_inputs(request, data)
     device = resolve_device(request.device or config.device)
-    is_final = request.cycle == settings.cycles - 1
+    is_final = request.full_pool or request.cycle == settings.cycles - 1
     seed, cycle = request.seed, request.cycle
 
     norm = Normalization(data.meta["channel_stats"]["mean"], data.meta["channel_stats"]["std"])
     augment = BatchAugment(norm, crop_padding=data.crop_padding, hflip=data.hflip)
     train_cfg = settings.train
+    if request.full_pool and settings.reference_train is not None:
+        train_cfg = settings.reference_train
     if getattr(sampler, "view", None) in ("clean", "train_aug"):
         train_cfg = dataclasses.replace(train_cfg, track_view=sampler.view)
     labels = np.asarray(data.train_labels)
@@ -193,6 +199,7 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
 
     selected = np.empty(0, dtype=np.int64)
     selected_scores = np.empty(0)
+    candidate_table = None
     diagnostics: dict[str, Any] = {}
     score_s = select_s = 0.0
     if not is_final:
@@ -220,6 +227,8 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
         selected_scores = selection.scores
         diagnostics = cycle_diagnostics(ctx, selection, pool, tracker, sampler.name,
                                         labels[candidates])  # fmt: skip
+        if cycle == 0 and settings.diagnostics:
+            candidate_table = candidates_csv(ctx, selection, pool, sampler.name, labels[candidates])
 
     next_labeled = LabeledSet(
         indices=np.concatenate([labeled_idx, selected]).astype(np.int64),
@@ -235,6 +244,7 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
         "seed": seed,
         "cycle": cycle,
         "final_cycle": is_final,
+        "full_pool": request.full_pool,
         "num_labeled": len(labeled_idx),
         "labeled_class_histogram": np.bincount(
             labels[labeled_idx], minlength=data.num_classes
@@ -284,6 +294,8 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
             **run_environment(),
         },
     }
+    if candidate_table is not None:  # cycle 0 only: per-candidate scores for the analyses
+        write_text(Path(request.out_dir) / "candidates.csv", candidate_table)
     _write_outputs(request, model, aux, settings, data, selected, selected_scores, labels,
                    next_labeled, metrics)  # fmt: skip
     return metrics
@@ -300,7 +312,14 @@ def run_config_hash(config: Config, request: CycleRequest) -> str:
 
 
 def _load_inputs(request: CycleRequest, data: PreparedDataset) -> tuple[Pool, LabeledSet]:
-    pool, labeled = Pool.load(request.pool_path), LabeledSet.load(request.labeled_path)
+    pool = Pool.load(request.pool_path)
+    if request.full_pool:
+        labeled = LabeledSet(pool.indices, cycle=request.cycle, seed=request.seed,
+                             origin={"kind": "full_pool"})  # fmt: skip
+    elif request.labeled_path is None:
+        raise ValueError("a cycle needs --labeled (the initial set or labeled_next.json)")
+    else:
+        labeled = LabeledSet.load(request.labeled_path)
     expected = {"dataset": request.dataset, "data_hash": data.data_hash,
                 "imbalance_ratio": float(request.imbalance_ratio), "seed": request.seed}  # fmt: skip
     for key, value in expected.items():

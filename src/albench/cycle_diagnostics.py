@@ -11,10 +11,17 @@
   (the TiDAL poster's motivating observation). Tail classes are those at rank
   ≥ ⌊C/2⌋ of the pool's head order (for the ``step`` profile exactly the
   reduced classes).
+
+At cycle 0 the cycle also writes ``candidates.csv`` (:func:`candidates_csv`):
+one row per scored candidate with its label, the model's prediction, whether
+it is a tail-class sample, whether it was selected, and every available score,
+for the informativeness analysis (dispersion paper Fig. 3) and the head/tail
+scatter of the TiDAL poster.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -68,3 +75,26 @@ def cycle_diagnostics(
         out["tail_auroc"] = {name: tail_auroc(s, is_tail).as_dict() for name, s in scores.items()}
         out["selected_tail_fraction"] = float(is_tail[selection.positions].mean())
     return out
+
+
+def candidates_csv(
+    ctx: ScoringContext, selection: Selection, pool: Pool, sampler_name: str,
+    candidate_labels: np.ndarray,
+) -> str:  # fmt: skip
+    """CSV text: index, label, predicted, correct, is_tail, selected, then one column per score."""
+    import pandas as pd
+
+    scores = {name: s.detach().cpu().double().numpy() for name, s in candidate_scores(ctx).items()}
+    if selection.all_scores is not None:
+        scores[f"sampler_{sampler_name}"] = selection.all_scores
+    predicted = ctx.probs.argmax(dim=1).cpu().numpy() if ctx.probs is not None else None
+    selected = np.zeros(ctx.n, dtype=bool)
+    selected[selection.positions] = True
+    frame = pd.DataFrame({
+        "index": ctx.candidates, "label": candidate_labels, "predicted": predicted,
+        "correct": predicted == candidate_labels if predicted is not None else None,
+        "is_tail": tail_mask(pool, candidate_labels), "selected": selected, **scores,
+    })  # fmt: skip
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n", float_format="%.9g")
+    return buffer.getvalue()

@@ -110,6 +110,56 @@ class Pool:
         return cls.from_json(read_json(path))
 
 
+def pool_class_sizes(
+    available: list[int],
+    *,
+    imbalance_ratio: float = 1,
+    profile: str = "exp",
+    reserve_per_class: int = 1,
+    head_order: list[int] | None = None,
+    n_max: int | None = None,
+) -> tuple[list[int], list[int], int]:
+    """How many samples of each class a pool keeps, from the per-class train counts.
+
+    Returns ``(reserved, drawn, n_max)`` per class label. Needs no data, so the
+    workflow can check budgets against the pool size before any job runs.
+    """
+    validate_ratio(imbalance_ratio)
+    if profile not in PROFILES:
+        raise ValueError(
+            f"unknown imbalance profile {profile!r}; valid profiles: {', '.join(PROFILES)}"
+        )
+    num_classes = len(available)
+    order = list(range(num_classes)) if head_order is None else [int(c) for c in head_order]
+    if sorted(order) != list(range(num_classes)):
+        raise ValueError(
+            f"head_order must be a permutation of 0..{num_classes - 1} (head class first), got {order}"
+        )
+    if reserve_per_class < 0:
+        raise ValueError(f"reserve_per_class must be >= 0, got {reserve_per_class}")
+    for c, count in enumerate(available):
+        if count < reserve_per_class:
+            raise ValueError(
+                f"class {c} has {count} training samples, fewer than "
+                f"reserve_per_class={reserve_per_class}"
+            )
+    rest = [count - reserve_per_class for count in available]
+    if n_max is None:  # the official ⌊|rest|/C⌋, capped by what the head class has
+        n_max = min(sum(rest) // num_classes, rest[order[0]])
+    if imbalance_ratio == 1:
+        return [reserve_per_class] * num_classes, rest, n_max  # the whole published set
+    drawn = [0] * num_classes
+    targets = long_tailed_counts(n_max, num_classes, imbalance_ratio, profile)
+    for rank, c in enumerate(order):
+        if targets[rank] > rest[c]:
+            raise ValueError(
+                f"class {c} needs {targets[rank]} samples for IR={imbalance_ratio} ({profile}) "
+                f"but has {rest[c]} after reserving seeds; set pool.n_max <= {rest[c]}"
+            )
+        drawn[c] = targets[rank]
+    return [reserve_per_class] * num_classes, drawn, n_max
+
+
 def build_pool(
     labels: np.ndarray,
     *,
@@ -124,46 +174,19 @@ def build_pool(
     data_hash: str = "",
 ) -> Pool:
     """Draw a (long-tailed) pool from the train labels; deterministic given ``seed``."""
-    validate_ratio(imbalance_ratio)
-    if profile not in PROFILES:
-        raise ValueError(
-            f"unknown imbalance profile {profile!r}; valid profiles: {', '.join(PROFILES)}"
-        )
     labels = np.asarray(labels, dtype=np.int64)
-    order = list(range(num_classes)) if head_order is None else [int(c) for c in head_order]
-    if sorted(order) != list(range(num_classes)):
-        raise ValueError(
-            f"head_order must be a permutation of 0..{num_classes - 1} (head class first), got {order}"
-        )
-    if reserve_per_class < 0:
-        raise ValueError(f"reserve_per_class must be >= 0, got {reserve_per_class}")
-    gen = np.random.default_rng(derive_seed(seed, "pool"))
     by_class = [np.flatnonzero(labels == c) for c in range(num_classes)]
-    reserved, rest = [], []
-    for c, members in enumerate(by_class):
-        if len(members) < reserve_per_class:
-            raise ValueError(
-                f"class {c} has {len(members)} training samples, fewer than "
-                f"reserve_per_class={reserve_per_class}"
-            )
+    _, drawn_counts, n_max = pool_class_sizes(
+        [len(m) for m in by_class], imbalance_ratio=imbalance_ratio, profile=profile,
+        reserve_per_class=reserve_per_class, head_order=head_order, n_max=n_max,
+    )  # fmt: skip
+    order = list(range(num_classes)) if head_order is None else [int(c) for c in head_order]
+    gen = np.random.default_rng(derive_seed(seed, "pool"))
+    reserved, kept = [], []
+    for members, count in zip(by_class, drawn_counts, strict=True):
         members = gen.permutation(members)
         reserved.append(members[:reserve_per_class])
-        rest.append(members[reserve_per_class:])
-    remaining = sum(len(r) for r in rest)
-    if n_max is None:  # the official ⌊|rest|/C⌋, capped by what the head class has
-        n_max = min(remaining // num_classes, len(rest[order[0]]))
-    if imbalance_ratio == 1:
-        kept = rest  # the whole published training set
-    else:
-        targets = long_tailed_counts(n_max, num_classes, imbalance_ratio, profile)
-        kept = [np.empty(0, dtype=np.int64)] * num_classes
-        for rank, c in enumerate(order):
-            if targets[rank] > len(rest[c]):
-                raise ValueError(
-                    f"class {c} needs {targets[rank]} samples for IR={imbalance_ratio} ({profile}) "
-                    f"but has {len(rest[c])} after reserving seeds; set pool.n_max <= {len(rest[c])}"
-                )
-            kept[c] = rest[c][: targets[rank]]  # rest[c] is already a random permutation
+        kept.append(members[reserve_per_class : reserve_per_class + count])
     drawn = gen.permutation(np.concatenate(kept)) if kept else np.empty(0, dtype=np.int64)
     seeds = np.concatenate(reserved).astype(np.int64)
     indices = np.concatenate([seeds, drawn]).astype(np.int64)

@@ -76,7 +76,9 @@ def test_every_sampler_runs_a_cycle_and_writes_all_outputs(setup, tmp_path, samp
     ]  # fmt: skip
     assert metrics["num_labeled"] == 30 and metrics["selection"]["num_selected"] == 10
     assert sum(metrics["labeled_class_histogram"]) == 30
-    assert 0 <= metrics["test"]["accuracy"] <= 1 and len(metrics["test"]["per_class_accuracy"]) == 10
+    assert (
+        0 <= metrics["test"]["accuracy"] <= 1 and len(metrics["test"]["per_class_accuracy"]) == 10
+    )
     nxt = LabeledSet.load(tmp_path / "labeled_next.json")
     pool = Pool.load(setup[0] / "pool.json")
     assert nxt.cycle == 1 and len(nxt.indices) == 40 and len(np.unique(nxt.indices)) == 40
@@ -130,7 +132,9 @@ def test_tidal_cycle_reports_kl_diagnostics(setup, tmp_path):
     diagnostics = run_cycle(request(setup, "tidal_entropy", tmp_path))["diagnostics"]
     assert diagnostics["tracked_epochs"] == 2
     assert diagnostics["kl_actual_vs_predicted"] >= 0 and diagnostics["kl_actual_vs_snapshot"] >= 0
-    assert {"tidal_entropy", "tidal_margin", "td_entropy", "entropy"} <= set(diagnostics["tail_auroc"])
+    assert {"tidal_entropy", "tidal_margin", "td_entropy", "entropy"} <= set(
+        diagnostics["tail_auroc"]
+    )
 
 
 def test_warm_start_needs_and_loads_the_previous_checkpoint(setup, tmp_path):

@@ -144,6 +144,9 @@ class DatasetSpec:
         crop_padding: pixels of zero padding for random-crop augmentation
             (0 disables cropping).
         options: default :class:`SourceOptions` fields for this dataset.
+        train_class_counts: published per-class sizes of the train split, so
+            budgets can be checked against pool sizes before any data is
+            prepared; None when unknown until preparation (image folders).
     """
 
     name: str
@@ -152,3 +155,4 @@ class DatasetSpec:
     hflip: bool = True
     crop_padding: int = 4
     options: Mapping[str, Any] = field(default_factory=dict)
+    train_class_counts: tuple[int, ...] | None = None

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import Tensor
 
 __all__ = ["TailAuroc", "kl_divergence_rows", "mean_kl", "tail_auroc"]
@@ -107,4 +106,6 @@ def tail_auroc(scores: Tensor | np.ndarray, is_tail: Tensor | np.ndarray) -> Tai
     if not np.isfinite(s).all():
         bad = int((~np.isfinite(s)).sum())
         return TailAuroc(None, f"{bad} non-finite scores", n_tail, n_head)
+    from sklearn.metrics import roc_auc_score  # lazy: ~1 s import
+
     return TailAuroc(float(roc_auc_score(tail, s)), None, n_tail, n_head)

@@ -147,7 +147,7 @@ def train(
     use_amp = config.amp and device.type == "cuda"
 
     x_all = augment.prepare(images, device, config.channels_last)  # (m, C_in, H+2p, W+2p)
-    y_all = torch.as_tensor(np.asarray(labels) if not isinstance(labels, Tensor) else labels)
+    y_all = torch.as_tensor(np.array(labels) if not isinstance(labels, Tensor) else labels)
     y_all = y_all.to(device=device, dtype=torch.long)  # (m,)
     num_samples = len(x_all)
     _check_labels(y_all, num_samples, model.num_classes)

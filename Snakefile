@@ -1,0 +1,24 @@
+# albench: the active-learning benchmark as a DAG.
+#   prepare data -> build pool + initial set -> one job per AL cycle -> full-pool reference
+#   -> aggregate.  Config: config/config.yaml (override with --configfile).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# `--configfile other.yaml` replaces the default instead of merging into it.
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/cycle.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

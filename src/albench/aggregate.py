@@ -1,0 +1,107 @@
+"""Collect per-cycle ``metrics.json`` files into tidy CSV tables.
+
+``cycles.csv`` has one row per dataset × IR × sampler × seed × cycle that the
+config asks for; a run whose metrics are missing or unreadable keeps its row
+with ``status`` = ``missing`` / ``failed`` and empty measurements, so nothing
+disappears silently. ``reference.csv`` holds the full-pool ("all data") runs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from albench.config import Config
+from albench.io import write_text
+from albench.layout import cycle_dir, format_ratio, setting_dir
+
+KEY_COLUMNS = ["experiment", "dataset", "imbalance_ratio", "sampler", "seed", "cycle"]
+MEASURE_COLUMNS = [
+    "status", "num_labeled", "accuracy", "balanced_accuracy", "train_loss", "train_accuracy",
+    "train_time_s", "evaluate_time_s", "score_time_s", "select_time_s", "total_time_s",
+    "peak_rss_mb", "config_hash", "data_hash", "code_version", "device", "slurm_job_id", "error",
+]  # fmt: skip
+
+
+def _row(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"status": "missing", "error": f"no {path}"}
+    try:
+        metrics = json.loads(path.read_text())
+        run, prov = metrics.get("run", {}), metrics["provenance"]
+        times = run.get("wall_time_s", {})
+        return {
+            "status": "ok",
+            "num_labeled": metrics["num_labeled"],
+            "accuracy": metrics["test"]["accuracy"],
+            "balanced_accuracy": metrics["test"]["balanced_accuracy"],
+            "train_loss": metrics["train"]["loss"],
+            "train_accuracy": metrics["train"]["accuracy"],
+            "train_time_s": times.get("train"),
+            "evaluate_time_s": times.get("evaluate"),
+            "score_time_s": times.get("score"),
+            "select_time_s": times.get("select"),
+            "total_time_s": times.get("total"),
+            "peak_rss_mb": run.get("peak_memory", {}).get("host_rss_mb"),
+            "config_hash": prov["config_hash"],
+            "data_hash": prov["data_hash"],
+            "code_version": prov["code_version"],
+            "device": prov["device"],
+            "slurm_job_id": run.get("slurm_job_id"),
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return {"status": "failed", "error": f"{path}: {type(exc).__name__}: {exc}"}
+
+
+def collect_cycles(config: Config, results: str | Path) -> pd.DataFrame:
+    from albench.cycle import cycle_settings
+
+    rows = []
+    for dataset, dcfg in config.datasets.items():
+        cycles = cycle_settings(config, dataset).cycles
+        for ratio in dcfg.imbalance_ratios:
+            for seed in config.seeds:
+                for sampler in config.samplers:
+                    for cycle in range(cycles):
+                        path = cycle_dir(results, config.experiment, dataset, ratio, seed,
+                                         sampler, cycle) / "metrics.json"  # fmt: skip
+                        key = dict(zip(KEY_COLUMNS, (config.experiment, dataset, float(ratio),
+                                                     sampler, seed, cycle), strict=True))  # fmt: skip
+                        rows.append({**key, **_row(path)})
+    return pd.DataFrame(rows, columns=KEY_COLUMNS + MEASURE_COLUMNS)
+
+
+def collect_references(config: Config, results: str | Path) -> pd.DataFrame:
+    rows = []
+    for dataset, dcfg in config.datasets.items():
+        for ratio in dcfg.imbalance_ratios:
+            for seed in config.seeds:
+                path = setting_dir(results, config.experiment, dataset, ratio, seed) / "full"
+                rows.append({"experiment": config.experiment, "dataset": dataset,
+                             "imbalance_ratio": float(ratio), "seed": seed,
+                             **_row(path / "metrics.json")})  # fmt: skip
+    columns = ["experiment", "dataset", "imbalance_ratio", "seed", *MEASURE_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    write_text(path, buffer.getvalue())
+
+
+def aggregate(config: Config, results: str | Path, out_dir: str | Path,
+              require_references: bool = True) -> pd.DataFrame:  # fmt: skip
+    """Write ``cycles.csv`` (and ``reference.csv``) into ``out_dir``; return the cycles table."""
+    cycles = collect_cycles(config, results)
+    write_csv(cycles, Path(out_dir) / "cycles.csv")
+    if require_references:
+        write_csv(collect_references(config, results), Path(out_dir) / "reference.csv")
+    return cycles
+
+
+__all__ = ["aggregate", "collect_cycles", "collect_references", "format_ratio", "write_csv"]

@@ -1,0 +1,46 @@
+"""The smoke workflow through the SLURM profile on a real single-node cluster.
+
+Starts slurmctld/slurmd/munged (Debian slurm-wlm + munge, as root; see .ci/slurm/), runs the
+reduced smoke config with ``--workflow-profile workflow/profiles/slurm`` (partition and GPU
+settings overridden for this CPU-only test cluster), and checks that every cycle ran inside a
+SLURM job and produced exactly the local run's results. The daemons are stopped by pid
+whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import slurm_cluster
+from workflow_support import SMOKE, assert_same_results, copy_workflow, snakemake
+
+AVAILABLE, REASON = slurm_cluster.slurm_available()
+pytestmark = [pytest.mark.slurm, pytest.mark.slow,
+              pytest.mark.skipif(not AVAILABLE, reason=REASON)]  # fmt: skip
+
+TEST_CLUSTER = [
+    "--workflow-profile", "workflow/profiles/slurm",
+    "--jobs", "4",
+    "--slurm-init-seconds-before-status-checks", "2",  # short jobs: poll early
+    "--latency-wait", "10",
+    # this cluster: one CPU partition called debug, no GPUs, ~20 GB
+    "--default-resources", "slurm_partition=debug", "runtime=30", "mem_mb=2000",
+    "--set-resources", "run_cycle:gpu=0", "run_reference:gpu=0",
+]  # fmt: skip
+
+
+def test_smoke_workflow_through_slurm_matches_a_local_run(finished_run, tmp_path):
+    work = copy_workflow(tmp_path / "slurm-run")
+    with slurm_cluster.local_slurm_cluster(tmp_path) as cluster:
+        proc = snakemake(work, *SMOKE, *TEST_CLUSTER, timeout=900, check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:] + cluster.logs()
+        pids = dict(cluster.pids)
+    slurm_cluster.assert_no_daemons_left(pids, timeout=10)
+
+    metrics = sorted((work / "results" / "smoke").rglob("metrics.json"))
+    assert len(metrics) == 2 * 2 * 2 + 2
+    job_ids = [json.loads(path.read_text())["run"]["slurm_job_id"] for path in metrics]
+    assert all(job_id and job_id.isdigit() for job_id in job_ids), job_ids
+    assert len(set(job_ids)) == len(job_ids)  # one SLURM job per cycle
+    assert assert_same_results(finished_run, work) == len(metrics)

@@ -1,0 +1,81 @@
+"""What users rely on, on the (reduced) smoke config: no-op reruns, partial reruns, and
+recovery from a run killed mid-cycle with identical results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from workflow_support import SMOKE, SNAKEMAKE, assert_same_results, copy_workflow, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_produces_the_tidy_summary(finished_run):
+    cycles = pd.read_csv(finished_run / "results" / "smoke" / "summary" / "cycles.csv")
+    assert len(cycles) == 2 * 2 * 2 and set(cycles["status"]) == {"ok"}  # IRs x samplers x cycles
+    assert set(cycles["sampler"]) == {"random", "tidal_entropy"}
+    assert cycles.groupby("cycle")["num_labeled"].unique().map(list).to_dict() == {0: [40], 1: [60]}
+    references = pd.read_csv(finished_run / "results" / "smoke" / "summary" / "reference.csv")
+    assert len(references) == 2 and (references["num_labeled"] > 500).all()
+
+
+def test_rerunning_a_finished_workflow_runs_nothing(finished_run):
+    proc = snakemake(finished_run, *SMOKE, "--cores", "2", "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def _mtimes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns
+            for p in (root / "results").rglob("*") if p.is_file()}  # fmt: skip
+
+
+def test_deleting_one_cycle_reruns_only_it_and_its_successors(finished_run):
+    chain = finished_run / "results/smoke/digits/ir10/seed0/random"
+    before = _mtimes(finished_run)
+    original = (chain / "cycle0" / "selected.csv").read_bytes()
+    for path in (chain / "cycle0").iterdir():
+        path.unlink()
+    proc = snakemake(finished_run, *SMOKE, "--cores", "2", "-n")
+    planned = proc.stdout + proc.stderr
+    assert "run_cycle" in planned and "run_reference" not in planned and "build_pool" not in planned
+    snakemake(finished_run, *SMOKE, "--cores", "2")
+    after = _mtimes(finished_run)
+    changed = {path for path, mtime in after.items() if before.get(path) != mtime}
+    allowed_prefixes = (
+        "results/smoke/digits/ir10/seed0/random/cycle0/",
+        "results/smoke/digits/ir10/seed0/random/cycle1/",  # its successor
+        "results/smoke/summary/",
+    )
+    assert changed and all(path.startswith(allowed_prefixes) for path in changed), sorted(changed)
+    assert any(path.startswith(allowed_prefixes[0]) for path in changed)
+    assert (chain / "cycle0" / "selected.csv").read_bytes() == original
+
+
+def test_killed_run_resumes_with_identical_results(finished_run, tmp_path):
+    work = copy_workflow(tmp_path / "killed")
+    proc = subprocess.Popen([*SNAKEMAKE, *SMOKE, "--cores", "2"], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    logs = work / "logs" / "smoke" / "run_cycle"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:  # wait until a cycle job is running
+            running = [log for log in logs.glob("*cycle1.log")] if logs.exists() else []
+            if running:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no cycle job started within 240 s")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its running jobs, no cleanup
+        proc.wait(timeout=30)
+    assert len(list((work / "results").rglob("metrics.json"))) < 12  # really interrupted
+    snakemake(work, "--unlock", *SMOKE)
+    snakemake(work, *SMOKE, "--cores", "2", "--rerun-incomplete")
+    assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2

@@ -1,0 +1,84 @@
+"""Static checks of the workflow: lint, format, schema in sync with the code, dry-runs, early errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+import yaml
+from workflow_support import REPO, copy_workflow, snakemake
+
+from albench.config import CYCLE_KEYS, DatasetConfig
+from albench.cycle import CycleSettings
+from albench.samplers import sampler_names
+from albench.training.config import TrainConfig
+
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+PRESETS = sorted((REPO / "config" / "paper").glob("*.yaml"))
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    work = copy_workflow(tmp_path)
+    for configfile in ("config/config.yaml", "config/smoke.yaml"):
+        proc = snakemake(work, "--lint", "--configfile", configfile, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_check_is_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_schema_sampler_enum_is_the_registry():
+    assert sorted(SCHEMA["properties"]["samplers"]["items"]["enum"]) == sampler_names()
+
+
+def test_schema_dataset_keys_match_the_config_classes():
+    entry = SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"]
+    assert set(entry) == set(DatasetConfig.POOL_KEYS) | CYCLE_KEYS
+    assert CYCLE_KEYS == {f.name for f in dataclasses.fields(CycleSettings)}
+    train = SCHEMA["$defs"]["train"]["properties"]
+    assert set(train) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert all("description" in spec for spec in train.values())
+
+
+@pytest.mark.parametrize("preset", [REPO / "config" / "config.yaml", REPO / "config" / "smoke.yaml",
+                                    *PRESETS], ids=lambda p: p.name)  # fmt: skip
+def test_every_preset_dry_runs(tmp_path, preset):
+    work = copy_workflow(tmp_path)
+    proc = snakemake(work, "-n", "--quiet", "--configfile", str(preset.relative_to(REPO)))
+    assert "run_cycle" in proc.stdout + proc.stderr
+
+
+def test_the_paper_presets_exist():
+    names = {p.stem for p in PRESETS}
+    assert {"tidal_cifar10", "tidal_cifar100", "tidal_fashion_mnist", "tidal_svhn",
+            "tidal_cifar10_lt", "tidal_cifar100_lt", "tidal_inat2018",
+            "dispersion_cifar"} <= names  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (["experimnt=x"], "experimnt"),
+        (["samplers=[random,entropi]"], "entropi"),
+        (["datasets={digits: {imbalance_ratios: [0.5], cycles: 2, budget: 10}}"], "0.5"),
+        (
+            ["datasets={digits: {cycles: 30, budget: 100, initial: {size: 40}}}"],
+            "more than the pool's",
+        ),
+        (["datasets={mnist: {cycles: 2, budget: 10}}"], "unknown dataset 'mnist'"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tmp_path, override, message):
+    work = copy_workflow(tmp_path)
+    proc = snakemake(work, "-n", "--configfile", "config/smoke.yaml", "--config", *override,
+                     check=False)  # fmt: skip
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (work / "resources").exists()  # nothing was prepared

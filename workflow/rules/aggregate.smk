@@ -1,0 +1,26 @@
+# Aggregation: tidy tables of every cycle and reference run (missing runs are listed, not dropped).
+
+
+rule aggregate_cycles:
+    input:
+        cycles=all_cycle_metrics,
+        references=all_reference_metrics,
+    output:
+        cycles=f"{RESULTS}/{{experiment}}/summary/cycles.csv",
+        references=f"{RESULTS}/{{experiment}}/summary/reference.csv",
+    log:
+        "logs/{experiment}/aggregate_cycles.log",
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        out=subpath(output.cycles, parent=True),
+        results=subpath(output.cycles, ancestor=3),
+    shell:
+        "{params.cli} aggregate --config {params.config} --results {params.results} "
+        "--out {params.out} > {log} 2>&1"

@@ -1,0 +1,72 @@
+# One job per active-learning cycle (train, evaluate, score, select), chained through the
+# labeled-set files; plus the full-pool ("all data") reference run per dataset x IR x seed.
+
+
+rule run_cycle:
+    input:
+        meta=rules.prepare_data.output.meta,
+        pool=rules.build_pool.output.pool,
+        labeled=get_labeled,
+        checkpoint=get_checkpoint,
+    output:
+        metrics=ensure(
+            f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/metrics.json",
+            non_empty=True,
+        ),
+        labeled=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/labeled_next.json",
+        selected=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/selected.csv",
+        model=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/model.safetensors",
+    log:
+        "logs/{experiment}/run_cycle/{dataset}_ir{ir}_seed{seed}_{sampler}_cycle{cycle}.log",
+    benchmark:
+        "benchmarks/{experiment}/run_cycle/{dataset}_ir{ir}_seed{seed}_{sampler}_cycle{cycle}.tsv"
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=120,
+        gpu=1,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        run_hash=get_run_hash,
+        checkpoint=get_checkpoint_flag,
+        out=subpath(output.metrics, parent=True),
+    shell:
+        "{params.cli} cycle --config {params.config} --dataset {wildcards.dataset} "
+        "--ir {wildcards.ir} --sampler {wildcards.sampler} --seed {wildcards.seed} "
+        "--cycle {wildcards.cycle} --pool {input.pool} --labeled {input.labeled} "
+        "{params.checkpoint} --out {params.out} --threads {threads} > {log} 2>&1"
+
+
+rule run_reference:
+    input:
+        meta=rules.prepare_data.output.meta,
+        pool=rules.build_pool.output.pool,
+    output:
+        metrics=ensure(
+            f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/full/metrics.json",
+            non_empty=True,
+        ),
+        model=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/full/model.safetensors",
+    log:
+        "logs/{experiment}/run_reference/{dataset}_ir{ir}_seed{seed}.log",
+    benchmark:
+        "benchmarks/{experiment}/run_reference/{dataset}_ir{ir}_seed{seed}.tsv"
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=1,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        run_hash=get_run_hash,
+        out=subpath(output.metrics, parent=True),
+    shell:
+        "{params.cli} reference --config {params.config} --dataset {wildcards.dataset} "
+        "--ir {wildcards.ir} --seed {wildcards.seed} --pool {input.pool} "
+        "--out {params.out} --threads {threads} > {log} 2>&1"

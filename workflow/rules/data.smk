@@ -1,0 +1,46 @@
+# Data: one cache per dataset, one pool + initial set per dataset x IR x seed (shared by samplers).
+
+
+rule prepare_data:
+    output:
+        meta=f"{CACHE}/{{dataset}}/meta.json",
+    log:
+        f"logs/prepare_data/{{dataset}}.log",
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        download="--download" if config.get("download", False) else "",
+        cache=subpath(output.meta, ancestor=2),
+    shell:
+        "{params.cli} data prepare {wildcards.dataset} --cache-dir {params.cache} "
+        "--config {params.config} {params.download} > {log} 2>&1"
+
+
+rule build_pool:
+    input:
+        meta=rules.prepare_data.output.meta,
+    output:
+        pool=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/pool.json",
+        initial=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/initial.json",
+    log:
+        "logs/{experiment}/build_pool/{dataset}_ir{ir}_seed{seed}.log",
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        pool_hash=get_pool_hash,
+    shell:
+        "{params.cli} pool build --config {params.config} --dataset {wildcards.dataset} "
+        "--ir {wildcards.ir} --seed {wildcards.seed} "
+        "--pool-out {output.pool} --initial-out {output.initial} > {log} 2>&1"
