@@ -214,7 +214,7 @@ def run_reference(args: argparse.Namespace) -> int:
             out_dir=args.out,
             device=args.device,
             full_pool=True,
-        )  # fmt: skip
+        )
     )
     print(f"{args.dataset} IR={args.ir:g} seed={args.seed} full pool: {metrics['num_labeled']} "
           f"labeled, test accuracy {metrics['test']['accuracy']:.4f} -> {args.out}")  # fmt: skip

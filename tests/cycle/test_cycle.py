@@ -138,7 +138,6 @@ def test_tidal_cycle_reports_kl_diagnostics(setup, tmp_path):
 
 
 def test_warm_start_needs_and_loads_the_previous_checkpoint(setup, tmp_path):
-    work, _, _ = setup
     config = make_config(Path(setup[1].cache_dir), warm_start=True)
     run_cycle(request(setup, "entropy", tmp_path / "c0", config=config))
     labeled = tmp_path / "c0" / "labeled_next.json"
@@ -179,7 +178,6 @@ def test_crash_while_writing_leaves_no_completion_marker(setup, tmp_path, monkey
 
 
 def test_bad_inputs_are_rejected_before_training(setup, tmp_path):
-    work, _, _ = setup
     with pytest.raises(ValueError, match="labeled set is for cycle 0, not 1"):
         run_cycle(request(setup, "entropy", tmp_path, cycle=1))
     with pytest.raises(ValueError, match=r"cycle must be in \[0, 2\]"):
@@ -187,7 +185,7 @@ def test_bad_inputs_are_rejected_before_training(setup, tmp_path):
     with pytest.raises(ValueError, match="unknown sampler 'entropi'; valid samplers: badge"):
         run_cycle(request(setup, "entropi", tmp_path))
     wrong = CycleRequest(**{**request(setup, "entropy", tmp_path).__dict__, "imbalance_ratio": 1.0})
-    with pytest.raises(ValueError, match="pool imbalance_ratio is 10.0, expected 1.0"):
+    with pytest.raises(ValueError, match=r"pool imbalance_ratio is 10\.0, expected 1\.0"):
         run_cycle(wrong)
     big = make_config(Path(setup[1].cache_dir), budget=500)
     with pytest.raises(ValueError, match="budget 500 exceeds the 200 unlabeled candidates"):
@@ -199,8 +197,8 @@ def test_unknown_cycle_key_names_the_valid_ones(session_cache):
     from albench.config import ConfigError
     from albench.cycle import cycle_settings
 
-    with pytest.raises(ConfigError, match="datasets.digits: unknown key.*'epochs'.*valid keys"):
+    with pytest.raises(ConfigError, match=r"datasets\.digits: unknown key.*'epochs'.*valid keys"):
         make_config(session_cache, epochs=3)
     config = make_config(session_cache, train={"epoch": 3})
-    with pytest.raises(ConfigError, match="datasets.digits.train: .*epoch"):
+    with pytest.raises(ConfigError, match=r"datasets\.digits\.train: .*epoch"):
         cycle_settings(config, "digits")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from workflow_support import SMOKE, copy_workflow, snakemake
 
 

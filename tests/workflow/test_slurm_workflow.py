@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 import slurm_cluster
 from workflow_support import SMOKE, assert_same_results, copy_workflow, snakemake
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from workflow_support import SMOKE, SNAKEMAKE, assert_same_results, copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow

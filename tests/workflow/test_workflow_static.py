@@ -8,12 +8,13 @@ import sys
 
 import pytest
 import yaml
-from workflow_support import REPO, copy_workflow, snakemake
 
 from albench.config import CYCLE_KEYS, DatasetConfig
 from albench.cycle import CycleSettings
 from albench.samplers import sampler_names
 from albench.training.config import TrainConfig
+
+from workflow_support import REPO, copy_workflow, snakemake
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 PRESETS = sorted((REPO / "config" / "paper").glob("*.yaml"))
@@ -41,7 +42,7 @@ def test_schema_sampler_enum_is_the_registry():
 def test_schema_dataset_keys_match_the_config_classes():
     entry = SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"]
     assert set(entry) == set(DatasetConfig.POOL_KEYS) | CYCLE_KEYS
-    assert CYCLE_KEYS == {f.name for f in dataclasses.fields(CycleSettings)}
+    assert {f.name for f in dataclasses.fields(CycleSettings)} == CYCLE_KEYS
     train = SCHEMA["$defs"]["train"]["properties"]
     assert set(train) == {f.name for f in dataclasses.fields(TrainConfig)}
     assert all("description" in spec for spec in train.values())
