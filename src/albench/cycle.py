@@ -266,7 +266,7 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
         },
         "diagnostics": diagnostics,
         "provenance": {
-            "config_hash": run_config_hash(config, request),
+            "config_hash": run_config_hash(config, request.dataset, request.sampler),
             "data_hash": data.data_hash,
             "pool_hash": config_hash(pool.indices.tolist()),
             "code_version": code_version(),
@@ -301,13 +301,23 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     return metrics
 
 
-def run_config_hash(config: Config, request: CycleRequest) -> str:
-    """Hash of everything in the config that can change this run's results."""
+def run_config_hash(config: Config, dataset: str, sampler: str | None) -> str:
+    """Hash of everything in the config that can change one run's results.
+
+    The workflow uses it as a rerun trigger, so editing one sampler's (or its
+    auxiliary module's) parameters reruns only that sampler's cycles.
+    """
+    aux = None
+    if sampler is not None:
+        from albench.samplers import get_sampler_class
+
+        aux = get_sampler_class(sampler).training.aux_module
     return config_hash({
-        "dataset": config.raw["datasets"][request.dataset],
-        "custom_dataset": config.custom_datasets.get(request.dataset),
-        "sampler": request.sampler,
-        "sampler_params": config.sampler_params.get(request.sampler, {}),
+        "dataset": config.raw["datasets"][dataset],
+        "custom_dataset": config.custom_datasets.get(dataset),
+        "sampler": sampler,
+        "sampler_params": config.sampler_params.get(sampler, {}) if sampler else {},
+        "aux_params": config.sampler_params.get(f"{aux}_module", {}) if aux else {},
     })  # fmt: skip
 
 

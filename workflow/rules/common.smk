@@ -5,7 +5,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from albench.config import Config, config_hash
-from albench.cycle import cycle_settings
+from albench.cycle import cycle_settings, run_config_hash
 from albench.layout import format_ratio
 from albench.plan import check_config
 
@@ -47,7 +47,8 @@ def write_effective_config():
 
     from albench.io import write_text
 
-    path = Path(RESULTS) / EXPERIMENT / "config.yaml"
+    # Kept under .snakemake/ (not results/) so that results/<experiment>/ holds run outputs only.
+    path = Path(".snakemake") / "albench" / f"{EXPERIMENT}.config.yaml"
     text = yaml.safe_dump(config, sort_keys=True)
     if not path.exists() or path.read_text() != text:
         write_text(path, text)
@@ -88,14 +89,8 @@ def get_checkpoint_flag(wildcards, input):
 
 
 def get_run_hash(wildcards):
-    """Changes when any config value that affects this dataset/sampler changes (a rerun trigger)."""
-    return config_hash(
-        {
-            "dataset": config["datasets"][wildcards.dataset],
-            "sampler": config.get("sampler_params", {}).get(wildcards.get("sampler"), {}),
-            "custom": config.get("custom_datasets", {}).get(wildcards.dataset),
-        }
-    )
+    """Changes when any config value that can change this run changes (a rerun trigger)."""
+    return run_config_hash(ALBENCH_CONFIG, wildcards.dataset, wildcards.get("sampler"))
 
 
 def get_pool_hash(wildcards):

@@ -1,0 +1,85 @@
+# Results report: every figure and table of an experiment, bundled by `snakemake --report`.
+# File names come from albench.report.build (FIGURES, TABLES), captions from workflow/report/.
+from albench.report.build import FIGURES, TABLES, expected_outputs
+from albench.report.tables import FORMATS as TABLE_FORMATS
+
+
+report: "../report/workflow.rst"
+
+
+REPORT_DIR = f"{RESULTS}/{{experiment}}/report"
+# Every file make_report writes for the configured experiment (for get_final_output()).
+REPORT_TARGETS = [str(p) for p in expected_outputs(f"{RESULTS}/{EXPERIMENT}/report")]
+FIGURE_CATEGORY = {
+    "relative_improvement": "1. Relative improvement",
+    "accuracy_curves": "2. Accuracy",
+    "penalty_matrix": "3. Statistics",
+    "critical_difference": "3. Statistics",
+    "informativeness": "4. Diagnostics",
+    "tidal_kl": "4. Diagnostics",
+    "tail_scatter": "4. Diagnostics",
+}
+
+# Named outputs of make_report: figures (PNG in the report, PDF beside), tables, run status.
+REPORT_OUTPUTS = {}
+for _name, _title in FIGURES.items():
+    REPORT_OUTPUTS[f"figure_{_name}"] = report(
+        f"{REPORT_DIR}/figures/{_name}.png",
+        caption=f"../report/figure_{_name}.rst",
+        category=FIGURE_CATEGORY[_name],
+        labels={"figure": _title},
+    )
+    REPORT_OUTPUTS[f"figure_{_name}_pdf"] = f"{REPORT_DIR}/figures/{_name}.pdf"
+for _name, _title in TABLES.items():
+    for _fmt in TABLE_FORMATS:
+        REPORT_OUTPUTS[f"table_{_name}_{_fmt}"] = report(
+            f"{REPORT_DIR}/tables/{_name}.{_fmt}",
+            caption=f"../report/table_{_name}.rst",
+            category="5. Tables",
+            subcategory=_title,
+            labels={"table": _title, "format": _fmt},
+        )
+REPORT_OUTPUTS["penalty_tests"] = report(
+    f"{REPORT_DIR}/tables/penalty_tests.csv",
+    caption="../report/penalty_tests.rst",
+    category="3. Statistics",
+    labels={"figure": "Penalty-matrix t-tests"},
+)
+REPORT_OUTPUTS["missing"] = report(
+    f"{REPORT_DIR}/missing.csv",
+    caption="../report/missing.rst",
+    category="6. Run status",
+    labels={"file": "missing / failed runs"},
+)
+REPORT_OUTPUTS["notes"] = report(
+    f"{REPORT_DIR}/notes.md",
+    caption="../report/notes.rst",
+    category="6. Run status",
+    labels={"file": "notes (exclusions, skipped tests)"},
+)
+
+
+rule make_report:
+    input:
+        cycles=f"{RESULTS}/{{experiment}}/summary/cycles.csv",
+        references=f"{RESULTS}/{{experiment}}/summary/reference.csv",
+        metrics=all_cycle_metrics,
+    output:
+        **REPORT_OUTPUTS,
+    log:
+        "logs/{experiment}/make_report.log",
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        summary=subpath(input.cycles, parent=True),
+        results=subpath(input.cycles, ancestor=3),
+        out=subpath(output.missing, parent=True),
+    shell:
+        "{params.cli} report --config {params.config} --summary {params.summary} "
+        "--results {params.results} --out {params.out} > {log} 2>&1"
