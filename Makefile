@@ -23,8 +23,10 @@ data: setup
 # The default benchmark end to end (local profile: workflow/profiles/default).
 run: data
 	$(BIN)/snakemake --cores all --configfile $(CONFIG)
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
 	@$(BIN)/python -c "import yaml; e = yaml.safe_load(open('$(CONFIG)'))['experiment']; \
-	  print(f'albench: results in results/{e}/ (tables: results/{e}/summary/)')"
+	  print(f'albench: runs in results/{e}/, tables in results/{e}/summary/ and reports/{e}/tables/,'); \
+	  print(f'albench: figures in reports/{e}/figures/, report: results/report.html')"
 
 test: setup
 	$(BIN)/python -m pytest

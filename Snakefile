@@ -1,6 +1,6 @@
 # albench: the active-learning benchmark as a DAG.
 #   prepare data -> build pool + initial set -> one job per AL cycle -> full-pool reference
-#   -> aggregate.  Config: config/config.yaml (override with --configfile).
+#   -> aggregate -> report (figures, tables, statistics).  Config: config/config.yaml (override with --configfile).
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/cycle.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

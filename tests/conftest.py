@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("workflow_support", "slurm_cluster")
+
 REPO = Path(__file__).resolve().parents[1]
 FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 

@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 # The smoke config reduced to one seed and two samplers (one with TiDAL's module):
-# 2 IRs x 2 samplers x 2 cycles + references, about 14 jobs.
-SMOKE = ["--configfile", "config/smoke.yaml", "--config", "seeds=[0]",
-         "samplers=[random,tidal_entropy]"]  # fmt: skip
+# 2 IRs x 2 samplers x 2 cycles + references, about 14 jobs. copy_workflow writes it.
+MINI_CONFIG = "config/smoke-mini.yaml"
+SMOKE = ["--configfile", MINI_CONFIG]
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -22,7 +24,16 @@ def copy_workflow(dest: Path) -> Path:
     shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
     for folder in ("workflow", "config"):
         shutil.copytree(REPO / folder, dest / folder, dirs_exist_ok=True)
+    write_config(dest / MINI_CONFIG, seeds=[0], samplers=["random", "tidal_entropy"])
     return dest
+
+
+def write_config(path: Path, base: str = "config/smoke.yaml", **changes) -> Path:
+    """``base`` with top-level keys replaced by ``changes``, written to ``path``."""
+    config = yaml.safe_load((REPO / base).read_text())
+    config.update(changes)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def snakemake(cwd: Path, *args: str, timeout: float = 600, check: bool = True):

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from albench.config import Config, load_config
+from albench.report import cli as report_cli
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -22,6 +23,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "cycle": run_cycle,
         "reference": run_reference,
         "aggregate": aggregate,
+        "report": report_cli.report,
     }
     return handlers[key](args)
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -72,8 +73,12 @@ def test_every_sampler_runs_a_cycle_and_writes_all_outputs(setup, tmp_path, samp
     _, _, data = setup
     metrics = run_cycle(request(setup, sampler, tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "labeled_next.json", "metrics.json", "model.safetensors", "selected.csv",
+        "candidates.csv", "labeled_next.json", "metrics.json", "model.safetensors", "selected.csv",
     ]  # fmt: skip
+    candidates = pd.read_csv(tmp_path / "candidates.csv")  # cycle 0: per-candidate analysis table
+    assert len(candidates) == 200 and candidates["selected"].sum() == 10
+    assert (candidates["correct"] == (candidates["label"] == candidates["predicted"])).all()
+    assert {"entropy", "margin", "least_confidence"} <= set(candidates.columns)
     assert metrics["num_labeled"] == 30 and metrics["selection"]["num_selected"] == 10
     assert sum(metrics["labeled_class_histogram"]) == 30
     assert (

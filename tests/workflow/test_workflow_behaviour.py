@@ -76,7 +76,7 @@ def test_killed_run_resumes_with_identical_results(finished_run, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its running jobs, no cleanup
         proc.wait(timeout=30)
-    assert len(list((work / "results").rglob("metrics.json"))) < 12  # really interrupted
+    assert len(list((work / "results").rglob("metrics.json"))) < 2 * 2 * 2 + 2  # interrupted
     snakemake(work, "--unlock", *SMOKE)
     snakemake(work, *SMOKE, "--cores", "2", "--rerun-incomplete")
     assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2

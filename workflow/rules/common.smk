@@ -100,16 +100,32 @@ def get_pool_hash(wildcards):
 
 
 def get_final_output():
-    """Every aggregate table of the configured grid."""
+    """The aggregate tables, and every run they summarise.
+
+    Listing each run as a target (not only through the aggregate) makes Snakemake
+    regenerate a run whose outputs were deleted, even though the tables downstream
+    of it are still present (Snakemake skips missing intermediates otherwise).
+    """
     return [
         f"{RESULTS}/{EXPERIMENT}/summary/cycles.csv",
         f"{RESULTS}/{EXPERIMENT}/summary/reference.csv",
+        *REPORT_TARGETS,
+        *cycle_metrics(EXPERIMENT),
+        *reference_metrics(EXPERIMENT),
     ]
 
 
 def all_cycle_metrics(wildcards):
+    return cycle_metrics(wildcards.experiment)
+
+
+def all_reference_metrics(wildcards):
+    return reference_metrics(wildcards.experiment)
+
+
+def cycle_metrics(experiment):
     return [
-        f"{RESULTS}/{wildcards.experiment}/{dataset}/ir{format_ratio(ir)}/seed{seed}/{sampler}/cycle{cycle}/metrics.json"
+        f"{RESULTS}/{experiment}/{dataset}/ir{format_ratio(ir)}/seed{seed}/{sampler}/cycle{cycle}/metrics.json"
         for dataset, dcfg in ALBENCH_CONFIG.datasets.items()
         for ir in dcfg.imbalance_ratios
         for seed in ALBENCH_CONFIG.seeds
@@ -118,9 +134,9 @@ def all_cycle_metrics(wildcards):
     ]
 
 
-def all_reference_metrics(wildcards):
+def reference_metrics(experiment):
     return [
-        f"{RESULTS}/{wildcards.experiment}/{dataset}/ir{format_ratio(ir)}/seed{seed}/full/metrics.json"
+        f"{RESULTS}/{experiment}/{dataset}/ir{format_ratio(ir)}/seed{seed}/full/metrics.json"
         for dataset, dcfg in ALBENCH_CONFIG.datasets.items()
         for ir in dcfg.imbalance_ratios
         for seed in ALBENCH_CONFIG.seeds

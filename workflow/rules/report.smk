@@ -7,9 +7,10 @@ from albench.report.tables import FORMATS as TABLE_FORMATS
 report: "../report/workflow.rst"
 
 
-REPORT_DIR = f"{RESULTS}/{{experiment}}/report"
+# Outside results/<experiment>/ so DVC can track runs and report as separate stages.
+REPORT_DIR = "reports/{experiment}"
 # Every file make_report writes for the configured experiment (for get_final_output()).
-REPORT_TARGETS = [str(p) for p in expected_outputs(f"{RESULTS}/{EXPERIMENT}/report")]
+REPORT_TARGETS = [str(p) for p in expected_outputs(f"reports/{EXPERIMENT}")]
 FIGURE_CATEGORY = {
     "relative_improvement": "1. Relative improvement",
     "accuracy_curves": "2. Accuracy",

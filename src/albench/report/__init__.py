@@ -1,0 +1,13 @@
+"""Results reporting: statistics, figures, tables and the report builder.
+
+- :mod:`albench.report.metrics` — pure statistics (relative improvement over
+  random paired by seed, bootstrap CIs, AUBC, pairwise penalty matrix, ranks,
+  Friedman/Nemenyi, top-x% accuracy, AUROC). Definitions: ``docs/metrics.md``.
+- :mod:`albench.report.tables` — Markdown / LaTeX (booktabs) / CSV / HTML tables.
+- :mod:`albench.report.figures` — the figures (PNG at 150 dpi and PDF).
+- :mod:`albench.report.build` — reads ``summary/*.csv``, ``metrics.json`` and
+  ``candidates.csv`` and writes every figure and table.
+- :mod:`albench.report.cli` — the ``albench report`` command.
+
+Nothing heavy is imported here, so ``albench --help`` stays fast.
+"""

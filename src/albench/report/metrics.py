@@ -1,0 +1,538 @@
+"""Statistics of the benchmark's results, each defined once (see ``docs/metrics.md``).
+
+All functions are pure: they take tidy tables (``summary/cycles.csv`` rows) or
+arrays and return new tables; nothing is read or written here. A *setting* is
+one dataset × imbalance ratio; a *run* is one setting × sampler × seed; a
+*budget* is one cycle's number of labeled samples.
+
+Exclusions are never silent: functions that drop rows also return
+:class:`Note` records saying what was dropped and why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SETTING = ["dataset", "imbalance_ratio"]
+PAIR_KEYS = ["experiment", "dataset", "imbalance_ratio", "seed", "cycle"]
+ZERO_SPREAD = 1e-12  # differences whose range is below this count as constant (no t-test)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One exclusion or skipped analysis, for ``notes.md``.
+
+    Args:
+        scope: the analysis it concerns, e.g. ``"relative improvement"``.
+        message: what was dropped or skipped and why.
+    """
+
+    scope: str
+    message: str
+
+
+def setting_label(dataset: str, ratio: float) -> str:
+    """``("fashion_mnist", 10.0)`` → ``"fashion_mnist, IR 10"``."""
+    return f"{dataset}, IR {float(ratio):g}"
+
+
+def ok_rows(cycles: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a ``cycles.csv`` table whose run finished (``status == "ok"``)."""
+    return cycles[cycles["status"] == "ok"].copy()
+
+
+def bootstrap_ci(
+    values, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the mean over seeds.
+
+    Resamples the ``n`` values with replacement ``n_resamples`` times (one
+    vectorised draw from ``numpy.random.default_rng(seed)``), takes each
+    resample's mean and returns the ``(1 - level)/2`` and ``(1 + level)/2``
+    quantiles of those means. With one value the interval is degenerate,
+    ``(v, v)``: one seed says nothing about seed-to-seed spread. NaNs are
+    ignored; with no values the result is ``(nan, nan)``.
+
+    Args:
+        values: per-seed values.
+        n_resamples: bootstrap resamples (>= 1).
+        level: confidence level in (0, 1).
+        seed: seed of the resampling generator (fixed, so reports are reproducible).
+
+    Returns:
+        ``(low, high)``.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    data = np.asarray(values, dtype=float)
+    data = data[~np.isnan(data)]  # (n,)
+    if data.size == 0:
+        return math.nan, math.nan
+    if data.size == 1:
+        return float(data[0]), float(data[0])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, data.size, size=(n_resamples, data.size))  # (B, n)
+    means = data[idx].mean(axis=1)  # (B,)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def summarise(
+    frame: pd.DataFrame,
+    by: list[str],
+    value: str,
+    n_resamples: int = 10_000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean, sample std (ddof 1), bootstrap CI and seed count of ``value`` per group.
+
+    Args:
+        frame: one row per seed (and group).
+        by: grouping columns.
+        value: the column summarised.
+        n_resamples, level, seed: passed to :func:`bootstrap_ci`.
+
+    Returns:
+        ``by`` columns plus ``mean``, ``std`` (NaN with one seed), ``ci_low``,
+        ``ci_high``, ``n_seeds`` and ``seeds`` (``"0;1;2"``).
+    """
+    rows = []
+    for key, group in frame.groupby(by, sort=True, dropna=False):
+        values = group[value].to_numpy(dtype=float)
+        low, high = bootstrap_ci(values, n_resamples, level, seed)
+        rows.append({
+            **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+            "mean": float(np.mean(values)) if values.size else math.nan,
+            "std": float(np.std(values, ddof=1)) if values.size > 1 else math.nan,
+            "ci_low": low, "ci_high": high, "n_seeds": int(values.size),
+            "seeds": ";".join(str(s) for s in sorted(group["seed"].tolist())),
+        })  # fmt: skip
+    columns = [*by, "mean", "std", "ci_low", "ci_high", "n_seeds", "seeds"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def paired_improvement(
+    cycles: pd.DataFrame, metric: str = "accuracy", baseline: str = "random"
+) -> tuple[pd.DataFrame, list[Note]]:
+    """Per-seed relative improvement and difference against the baseline, paired by seed.
+
+    For every finished (sampler ≠ baseline) row, the partner is the baseline's
+    row with the same experiment, dataset, IR, seed and cycle:
+    ``ri = 100 * (acc - acc_baseline) / acc_baseline`` (%) and
+    ``delta = 100 * (acc - acc_baseline)`` (accuracy points). Rows without a
+    finished partner are excluded and reported in the notes.
+
+    Args:
+        cycles: a ``cycles.csv`` table.
+        metric: ``accuracy`` or ``balanced_accuracy``.
+        baseline: the reference sampler.
+
+    Returns:
+        ``(per_seed, notes)``; ``per_seed`` has the key columns, ``num_labeled``,
+        ``value``, ``baseline_value``, ``ri`` and ``delta``.
+    """
+    if metric not in cycles.columns:
+        raise ValueError(f"unknown metric {metric!r}; valid: accuracy, balanced_accuracy")
+    ok = ok_rows(cycles)
+    columns = [*PAIR_KEYS, "sampler", "num_labeled", "value", "baseline_value", "ri", "delta"]
+    notes: list[Note] = []
+    if baseline not in set(cycles["sampler"]):
+        notes.append(Note("relative improvement", f"no {baseline!r} sampler in the results: "
+                          "relative improvement cannot be computed"))  # fmt: skip
+        return pd.DataFrame(columns=columns), notes
+    base = ok[ok["sampler"] == baseline][[*PAIR_KEYS, metric]]
+    base = base.rename(columns={metric: "baseline_value"})
+    others = ok[ok["sampler"] != baseline].rename(columns={metric: "value"})
+    merged = others.merge(base, on=PAIR_KEYS, how="left")
+    lacking = merged["baseline_value"].isna()
+    for row in merged[lacking].itertuples():
+        notes.append(Note("relative improvement", (
+            f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
+            f"cycle {row.cycle} excluded — its {baseline} partner (same seed and cycle) did not "
+            "finish")))  # fmt: skip
+    zero = ~lacking & (merged["baseline_value"] == 0)
+    for row in merged[zero].itertuples():
+        notes.append(Note("relative improvement", (
+            f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
+            f"cycle {row.cycle} excluded — {baseline} {metric} is 0 (ratio undefined)")))  # fmt: skip
+    merged = merged[~lacking & ~zero].copy()
+    merged["ri"] = 100.0 * (merged["value"] - merged["baseline_value"]) / merged["baseline_value"]
+    merged["delta"] = 100.0 * (merged["value"] - merged["baseline_value"])
+    return merged[columns].reset_index(drop=True), notes
+
+
+def improvement_curves(
+    per_seed: pd.DataFrame, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
+    """Mean over seeds (with bootstrap CI) of RI and Δ per setting × sampler × cycle.
+
+    Args:
+        per_seed: the output of :func:`paired_improvement`.
+        n_resamples, level, seed: passed to :func:`bootstrap_ci`.
+
+    Returns:
+        One row per dataset × IR × sampler × cycle with ``num_labeled``,
+        ``ri_mean``, ``ri_std``, ``ri_ci_low``, ``ri_ci_high``, ``delta_mean``,
+        ``delta_std``, ``delta_ci_low``, ``delta_ci_high``, ``n_seeds``, ``seeds``.
+    """
+    by = [*SETTING, "sampler", "cycle"]
+    parts = []
+    for value in ("ri", "delta"):
+        part = summarise(per_seed, by, value, n_resamples, level, seed)
+        part = part.rename(
+            columns={c: f"{value}_{c}" for c in ("mean", "std", "ci_low", "ci_high")}
+        )
+        parts.append(part)
+    out = parts[0].merge(parts[1].drop(columns=["n_seeds", "seeds"]), on=by)
+    budgets = per_seed.groupby(by)["num_labeled"].median().rename("num_labeled").reset_index()
+    out = out.merge(budgets, on=by)
+    first = [*by, "num_labeled"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def aubc(budgets, values) -> float:
+    """Area under the budget curve, normalised to a mean value over the budget range.
+
+    ``AUBC = (1/(b_K − b_0)) Σ_k (b_k − b_{k−1}) (a_{k−1} + a_k)/2`` with the
+    budgets sorted; for accuracies in [0, 1] the result is in [0, 1]. It is
+    undefined (NaN) with fewer than two distinct budgets.
+
+    Args:
+        budgets: labeled-set sizes ``b_0 < … < b_K`` (any order).
+        values: the accuracy at each budget.
+
+    Returns:
+        The normalised area.
+    """
+    b = np.asarray(budgets, dtype=float)
+    a = np.asarray(values, dtype=float)
+    if b.shape != a.shape:
+        raise ValueError(f"budgets {b.shape} and values {a.shape} differ in shape")
+    order = np.argsort(b, kind="stable")
+    b, a = b[order], a[order]
+    if b.size < 2 or b[-1] == b[0]:
+        return math.nan
+    return float(np.sum(np.diff(b) * (a[1:] + a[:-1]) / 2) / (b[-1] - b[0]))
+
+
+def aubc_per_run(cycles: pd.DataFrame, metric: str = "accuracy") -> tuple[pd.DataFrame, list[Note]]:
+    """AUBC of every run whose cycles all finished.
+
+    A run (setting × sampler × seed) with a missing or failed cycle is
+    excluded — a shorter curve covers a different budget range — and noted.
+
+    Returns:
+        ``(frame, notes)``; ``frame`` has dataset, imbalance_ratio, sampler,
+        seed, ``aubc``, ``first_budget``, ``last_budget``.
+    """
+    rows, notes = [], []
+    for (dataset, ratio, sampler, seed), run in cycles.groupby([*SETTING, "sampler", "seed"]):
+        if (run["status"] != "ok").any():
+            bad = run[run["status"] != "ok"]
+            notes.append(Note("AUBC", (
+                f"{setting_label(dataset, ratio)}: {sampler} seed {seed} excluded — cycle(s) "
+                f"{', '.join(map(str, bad['cycle']))} {'/'.join(sorted(set(bad['status'])))}")))  # fmt: skip
+            continue
+        value = aubc(run["num_labeled"], run[metric])
+        if math.isnan(value):
+            notes.append(Note("AUBC", f"{setting_label(dataset, ratio)}: {sampler} seed {seed} "
+                              "has fewer than two budgets; AUBC undefined"))  # fmt: skip
+            continue
+        rows.append({"dataset": dataset, "imbalance_ratio": ratio, "sampler": sampler,
+                     "seed": seed, "aubc": value, "first_budget": run["num_labeled"].min(),
+                     "last_budget": run["num_labeled"].max()})  # fmt: skip
+    columns = [*SETTING, "sampler", "seed", "aubc", "first_budget", "last_budget"]
+    return pd.DataFrame(rows, columns=columns), notes
+
+
+@dataclass
+class PenaltyResult:
+    """The pairwise penalty matrix and the tests behind it.
+
+    Attributes:
+        matrix: ``P[i, j]`` (rows i, columns j, sampler order of the input),
+            summed over settings; entry = number of settings' worth of budgets
+            at which i beat j significantly. Its maximum is ``n_settings``.
+        tests: one row per setting × budget × pair with n, mean difference,
+            t, p and the winner (empty when not significant).
+        n_settings: settings that contributed.
+        notes: skipped tests.
+    """
+
+    matrix: pd.DataFrame
+    tests: pd.DataFrame
+    n_settings: int
+    notes: list[Note] = field(default_factory=list)
+
+    def column_means(self) -> pd.Series:
+        """Mean of each column over the other samplers: how often a sampler was beaten."""
+        k = len(self.matrix)
+        if k < 2:
+            return pd.Series(math.nan, index=self.matrix.columns)
+        return self.matrix.sum(axis=0) / (k - 1)
+
+
+def penalty_matrix(
+    cycles: pd.DataFrame,
+    metric: str = "accuracy",
+    alpha: float = 0.05,
+    include_initial: bool = False,
+) -> PenaltyResult:
+    """Pairwise penalty matrix (Ash et al., BADGE, ICLR 2020; Lüth et al., NeurIPS 2023).
+
+    For each setting, each budget (by default every cycle after the first:
+    at cycle 0 all samplers share the initial labeled set) and each pair of
+    samplers i, j with at least two shared finished seeds, a two-sided paired
+    t-test (df = n − 1) compares their accuracies over the shared seeds. If
+    p < ``alpha``, the better sampler (by mean difference) w earns
+    ``P[w, l] += 1/N_b``, where ``N_b`` is the number of budgets of that
+    setting. A pair whose per-seed differences are constant (range < 1e-12)
+    has an undefined t statistic and earns nothing. No multiple-comparison
+    correction is applied (as in BADGE).
+
+    Args:
+        cycles: a ``cycles.csv`` table.
+        metric: ``accuracy`` or ``balanced_accuracy``.
+        alpha: significance level.
+        include_initial: also test the first cycle's budget.
+
+    Returns:
+        A :class:`PenaltyResult`.
+    """
+    samplers = list(pd.unique(cycles["sampler"]))
+    matrix = pd.DataFrame(0.0, index=samplers, columns=samplers)
+    ok = ok_rows(cycles)
+    tests, notes, n_settings = [], [], 0
+    for (dataset, ratio), group in ok.groupby(SETTING):
+        levels = sorted(group["cycle"].unique())
+        if not include_initial:
+            levels = [c for c in levels if c != min(cycles["cycle"])]
+        if not levels:
+            notes.append(Note("penalty matrix", f"{setting_label(dataset, ratio)}: no budget "
+                              "after the initial one; setting skipped"))  # fmt: skip
+            continue
+        n_settings += 1
+        weight = 1.0 / len(levels)
+        for cycle in levels:
+            at = group[group["cycle"] == cycle]
+            wide = at.pivot_table(
+                index="seed", columns="sampler", values=metric
+            )  # (seeds, samplers)
+            budget = int(at["num_labeled"].median())
+            for i, j in combinations([s for s in samplers if s in wide.columns], 2):
+                pair = wide[[i, j]].dropna()
+                row = {"dataset": dataset, "imbalance_ratio": ratio, "cycle": cycle,
+                       "num_labeled": budget, "sampler_i": i, "sampler_j": j, "n": len(pair),
+                       "mean_diff": math.nan, "t": math.nan, "p": math.nan, "winner": ""}  # fmt: skip
+                if len(pair) < 2:
+                    notes.append(Note("penalty matrix", (
+                        f"{setting_label(dataset, ratio)} cycle {cycle}: {i} vs {j} has "
+                        f"{len(pair)} shared seed(s); a paired t-test needs 2")))  # fmt: skip
+                    tests.append(row)
+                    continue
+                diff = (pair[i] - pair[j]).to_numpy()  # (n,)
+                row["mean_diff"] = float(diff.mean())
+                if np.ptp(diff) < ZERO_SPREAD:
+                    tests.append(row)
+                    continue
+                result = stats.ttest_rel(pair[i], pair[j])
+                row["t"], row["p"] = float(result.statistic), float(result.pvalue)
+                if row["p"] < alpha:
+                    winner, loser = (i, j) if row["mean_diff"] > 0 else (j, i)
+                    row["winner"] = winner
+                    matrix.loc[winner, loser] += weight
+                tests.append(row)
+    test_columns = [*SETTING, "cycle", "num_labeled", "sampler_i", "sampler_j", "n",
+                    "mean_diff", "t", "p", "winner"]  # fmt: skip
+    return PenaltyResult(matrix, pd.DataFrame(tests, columns=test_columns), n_settings, notes)
+
+
+def block_table(
+    frame: pd.DataFrame, value: str, samplers: list[str] | None = None
+) -> tuple[pd.DataFrame, list[Note]]:
+    """Settings × samplers table of the mean of ``value`` over seeds, complete rows only.
+
+    Samplers with no value anywhere are dropped; then settings lacking any
+    remaining sampler are dropped (both noted), so ranks compare like with like.
+
+    Returns:
+        ``(table, notes)``; index = setting labels, columns = samplers.
+    """
+    means = frame.groupby([*SETTING, "sampler"])[value].mean().reset_index()
+    means["setting"] = [setting_label(d, r) for d, r in zip(means["dataset"], means["imbalance_ratio"], strict=True)]  # fmt: skip
+    table = means.pivot(index="setting", columns="sampler", values=value)
+    order = [s for s in (samplers or list(pd.unique(frame["sampler"]))) if s in table.columns]
+    table = table[order]
+    notes = []
+    empty = [s for s in table.columns if table[s].isna().all()]
+    for sampler in empty:
+        notes.append(Note("ranks", f"{sampler} has no {value} in any setting; not ranked"))
+    table = table.drop(columns=empty)
+    incomplete = table.index[table.isna().any(axis=1)]
+    for setting in incomplete:
+        lacking = ", ".join(table.columns[table.loc[setting].isna()])
+        notes.append(Note("ranks", f"{setting} dropped from ranking: no {value} for {lacking}"))
+    return table.drop(index=incomplete), notes
+
+
+def average_ranks(scores: pd.DataFrame, higher_is_better: bool = True) -> pd.Series:
+    """Mean rank of each column over the rows (rank 1 = best; ties get the average rank).
+
+    Args:
+        scores: blocks (rows) × samplers (columns), no NaN.
+        higher_is_better: rank the largest value first.
+
+    Returns:
+        Mean rank per sampler, in column order.
+    """
+    if scores.isna().any().any():
+        raise ValueError("scores contain NaN; use block_table() to keep complete blocks")
+    ranks = scores.rank(axis=1, ascending=not higher_is_better, method="average")
+    return ranks.mean(axis=0)
+
+
+@dataclass
+class FriedmanResult:
+    """Friedman test over settings and its Nemenyi post-hoc (Demšar, JMLR 2006).
+
+    Attributes:
+        ran: whether the test was run.
+        reason: why it was skipped (empty when it ran).
+        n_blocks, n_groups: settings and samplers compared.
+        ranks: average rank per sampler (1 = best).
+        statistic, pvalue: Friedman χ² and its p-value.
+        posthoc: Nemenyi p-values (samplers × samplers).
+        critical_difference: Nemenyi CD = q_α √(k(k+1)/(6N)).
+    """
+
+    ran: bool
+    reason: str
+    n_blocks: int
+    n_groups: int
+    ranks: pd.Series
+    statistic: float = math.nan
+    pvalue: float = math.nan
+    posthoc: pd.DataFrame | None = None
+    critical_difference: float = math.nan
+
+
+MIN_BLOCKS = 3
+MIN_GROUPS = 3
+
+
+def nemenyi_cd(k: int, n_blocks: int, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of average ranks: q_α √(k(k+1)/(6N)).
+
+    ``q_α`` is the studentized range quantile (k groups, infinite df) over √2,
+    e.g. 2.344 for k = 3 and 3.164 for k = 10 at α = 0.05 (Demšar 2006, Table 5a).
+    """
+    q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    return float(q * math.sqrt(k * (k + 1) / (6 * n_blocks)))
+
+
+def friedman_test(scores: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
+    """Friedman test across settings (blocks = rows) on a complete score table.
+
+    Skipped (``ran=False`` with the reason) with fewer than 3 settings or 3
+    samplers: with 2 blocks every ranking is nearly equally likely and the χ²
+    approximation is meaningless; with 2 samplers a paired test applies instead.
+
+    Args:
+        scores: settings × samplers, higher = better, no NaN (see :func:`block_table`).
+        alpha: level of the Nemenyi critical difference.
+
+    Returns:
+        A :class:`FriedmanResult`.
+    """
+    n_blocks, k = scores.shape
+    ranks = average_ranks(scores) if n_blocks else pd.Series(dtype=float)
+    if n_blocks < MIN_BLOCKS:
+        reason = (f"only {n_blocks} complete setting(s) (dataset × IR); the Friedman test and "
+                  f"critical-difference diagram need at least {MIN_BLOCKS}")  # fmt: skip
+        return FriedmanResult(False, reason, n_blocks, k, ranks)
+    if k < MIN_GROUPS:
+        reason = f"only {k} sampler(s); the Friedman test needs at least {MIN_GROUPS}"
+        return FriedmanResult(False, reason, n_blocks, k, ranks)
+    import scikit_posthocs as sp
+
+    statistic, pvalue = stats.friedmanchisquare(*(scores[c].to_numpy() for c in scores.columns))
+    posthoc = sp.posthoc_nemenyi_friedman(scores.reset_index(drop=True))
+    posthoc.index, posthoc.columns = list(scores.columns), list(scores.columns)
+    return FriedmanResult(True, "", n_blocks, k, ranks, float(statistic), float(pvalue), posthoc,
+                          nemenyi_cd(k, n_blocks, alpha))  # fmt: skip
+
+
+def top_fraction_accuracy(scores, correct, fractions) -> np.ndarray:
+    """Accuracy of the model on the top-x fraction of candidates ranked by a score.
+
+    Candidates are sorted by decreasing score (ties keep their input order);
+    for each fraction x the first ``max(1, ceil(x·n))`` are taken and the mean
+    of ``correct`` over them is returned. Lower accuracy = the score finds the
+    samples the model gets wrong (dispersion paper, Fig. 3).
+
+    Args:
+        scores: (n,) informativeness, higher = more informative.
+        correct: (n,) whether the model's prediction is right.
+        fractions: fractions in (0, 1].
+
+    Returns:
+        (len(fractions),) accuracies.
+    """
+    s = np.asarray(scores, dtype=float)
+    c = np.asarray(correct, dtype=float)
+    f = np.asarray(fractions, dtype=float)
+    if s.shape != c.shape or s.ndim != 1 or s.size == 0:
+        raise ValueError(f"scores {s.shape} and correct {c.shape} must be equal non-empty 1-D")
+    if np.any((f <= 0) | (f > 1)):
+        raise ValueError(f"fractions must be in (0, 1], got {f.min()}..{f.max()}")
+    order = np.argsort(-s, kind="stable")  # (n,)
+    hits = np.cumsum(c[order])  # (n,)
+    k = np.maximum(1, np.ceil(f * s.size - 1e-9).astype(int))  # (F,)
+    return hits[k - 1] / k
+
+
+def auroc(scores, positive) -> float:
+    """AUROC of ``scores`` for ranking positives above negatives (Mann–Whitney U / n₁n₀).
+
+    Ties count one half. NaN when either class is empty.
+    """
+    s = np.asarray(scores, dtype=float)
+    pos = np.asarray(positive, dtype=bool)
+    n1, n0 = int(pos.sum()), int((~pos).sum())
+    if n1 == 0 or n0 == 0:
+        return math.nan
+    ranks = stats.rankdata(s)  # (n,)
+    u = ranks[pos].sum() - n1 * (n1 + 1) / 2
+    return float(u / (n1 * n0))
+
+
+__all__ = [
+    "SETTING",
+    "FriedmanResult",
+    "Note",
+    "PenaltyResult",
+    "aubc",
+    "aubc_per_run",
+    "auroc",
+    "average_ranks",
+    "block_table",
+    "bootstrap_ci",
+    "friedman_test",
+    "improvement_curves",
+    "nemenyi_cd",
+    "ok_rows",
+    "paired_improvement",
+    "penalty_matrix",
+    "setting_label",
+    "summarise",
+    "top_fraction_accuracy",
+]

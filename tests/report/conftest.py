@@ -1,0 +1,124 @@
+"""A small synthetic result store (summary CSVs, metrics.json, candidates.csv) for report tests.
+
+Three settings (toy IR 1, toy IR 10, other IR 1) × 4 samplers × 3 seeds × 3 cycles
+(budgets 20/40/60). Accuracy = 0.40 + 0.10·cycle + 0.01·seed + a per-sampler gain
+per cycle (random 0, td_entropy 0.01, entropy 0.03, tidal_entropy 0.05) + a small
+fixed jitter, so every analysis has a known ordering. Two runs are not ``ok``:
+entropy seed 2 cycle 2 of toy IR 10 is missing, random seed 1 cycle 1 of other
+IR 1 failed; the full-data run of other IR 1 seed 2 is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from albench.aggregate import KEY_COLUMNS, MEASURE_COLUMNS
+
+EXPERIMENT = "synth"
+SETTINGS = [("toy", 1.0), ("toy", 10.0), ("other", 1.0)]
+SAMPLERS = ["random", "entropy", "tidal_entropy", "td_entropy"]
+GAIN = {"random": 0.0, "entropy": 0.03, "tidal_entropy": 0.05, "td_entropy": 0.01}
+SEEDS = [0, 1, 2]
+CYCLES = [0, 1, 2]
+BUDGETS = {0: 20, 1: 40, 2: 60}
+MISSING = {("toy", 10.0, "entropy", 2, 2): "missing", ("other", 1.0, "random", 1, 1): "failed"}
+MISSING_REFERENCE = ("other", 1.0, 2)
+N_CANDIDATES = 60
+
+
+def synthetic_accuracy(sampler: str, seed: int, cycle: int) -> float:
+    jitter = 0.002 * ((seed * 7 + SAMPLERS.index(sampler) * 3 + cycle) % 5)
+    return 0.40 + 0.10 * cycle + 0.01 * seed + GAIN[sampler] * cycle + jitter
+
+
+def _candidates(sampler: str, seed: int, ratio: float) -> pd.DataFrame:
+    rng = np.random.default_rng(100 * seed + SAMPLERS.index(sampler))
+    labels = rng.integers(0, 10, N_CANDIDATES)
+    entropy = rng.uniform(0, 2.3, N_CANDIDATES)
+    correct = rng.uniform(0, 2.3, N_CANDIDATES) > entropy  # uncertain samples are mostly wrong
+    frame = pd.DataFrame({
+        "index": np.arange(N_CANDIDATES) * 3, "label": labels,
+        "predicted": np.where(correct, labels, (labels + 1) % 10), "correct": correct,
+        "is_tail": labels >= 5 if ratio > 1 else np.zeros(N_CANDIDATES, bool),
+        "selected": np.arange(N_CANDIDATES) < 10, "entropy": entropy,
+        "margin": -rng.uniform(0, 1, N_CANDIDATES), "least_confidence": entropy / 2.3,
+    })  # fmt: skip
+    if sampler in ("tidal_entropy", "td_entropy"):
+        frame["td_entropy"] = entropy * 0.8 + rng.uniform(0, 0.3, N_CANDIDATES)
+        frame["td_margin"] = frame["margin"] * 0.7
+    if sampler == "tidal_entropy":
+        frame["tidal_entropy"] = entropy * 0.5
+        frame["tidal_margin"] = frame["margin"] * 0.5
+    own = {"random": rng.uniform(0, 1, N_CANDIDATES)}.get(sampler)
+    frame[f"sampler_{sampler}"] = own if own is not None else frame[sampler]
+    return frame
+
+
+def build_synthetic_results(root: Path) -> Path:
+    """Write the synthetic store under ``root/<EXPERIMENT>``; return its summary folder."""
+    rows, refs = [], []
+    for dataset, ratio in SETTINGS:
+        setting = root / EXPERIMENT / dataset / f"ir{ratio:g}"
+        for seed in SEEDS:
+            for sampler in SAMPLERS:
+                for cycle in CYCLES:
+                    key = dict(zip(KEY_COLUMNS, (EXPERIMENT, dataset, ratio, sampler, seed, cycle),
+                                   strict=True))  # fmt: skip
+                    status = MISSING.get((dataset, ratio, sampler, seed, cycle), "ok")
+                    if status != "ok":
+                        rows.append({**key, "status": status, "error": f"synthetic {status}"})
+                        continue
+                    acc = synthetic_accuracy(sampler, seed, cycle)
+                    rows.append({**key, "status": "ok", "num_labeled": BUDGETS[cycle],
+                                 "accuracy": acc, "balanced_accuracy": acc - 0.02})  # fmt: skip
+                    run = setting / f"seed{seed}" / sampler / f"cycle{cycle}"
+                    run.mkdir(parents=True, exist_ok=True)
+                    diagnostics = {}
+                    if sampler in ("tidal_entropy", "td_entropy") and cycle < CYCLES[-1]:
+                        diagnostics["kl_actual_vs_snapshot"] = 0.05 + 0.001 * seed
+                        if sampler == "tidal_entropy":
+                            diagnostics["kl_actual_vs_predicted"] = 0.02 - 0.005 * cycle
+                    (run / "metrics.json").write_text(json.dumps({"diagnostics": diagnostics}))
+                    if cycle == 0:
+                        _candidates(sampler, seed, ratio).to_csv(run / "candidates.csv",
+                                                                 index=False)  # fmt: skip
+            ok = (dataset, ratio, seed) != MISSING_REFERENCE
+            refs.append({"experiment": EXPERIMENT, "dataset": dataset, "imbalance_ratio": ratio,
+                         "seed": seed, "status": "ok" if ok else "missing",
+                         "num_labeled": 1000 if ok else None,
+                         "accuracy": 0.90 + 0.01 * seed if ok else None,
+                         "balanced_accuracy": 0.88 if ok else None})  # fmt: skip
+    summary = root / EXPERIMENT / "summary"
+    summary.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=KEY_COLUMNS + MEASURE_COLUMNS).to_csv(summary / "cycles.csv",
+                                                                     index=False)  # fmt: skip
+    ref_columns = ["experiment", "dataset", "imbalance_ratio", "seed", *MEASURE_COLUMNS]
+    pd.DataFrame(refs).reindex(columns=ref_columns).to_csv(summary / "reference.csv", index=False)
+    return summary
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """The store's design (gains, samplers, accuracy formula), for tests to compute expectations."""
+    return SimpleNamespace(samplers=SAMPLERS, gain=GAIN, accuracy=synthetic_accuracy,
+                           build=build_synthetic_results)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def synthetic_summary(tmp_path_factory) -> Path:
+    return build_synthetic_results(tmp_path_factory.mktemp("synthetic-results"))
+
+
+@pytest.fixture(scope="module")
+def built_report(synthetic_summary: Path, tmp_path_factory) -> tuple[Path, list[Path]]:
+    from albench.report.build import ReportOptions, build_report
+
+    out = tmp_path_factory.mktemp("report")
+    options = ReportOptions(n_resamples=2000)
+    return out, build_report(synthetic_summary, synthetic_summary.parents[1], out, options)
