@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from albench import __version__
+from albench.report import cli as report_cli
 
 
 def _add_source_args(parser: argparse.ArgumentParser) -> None:
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate.add_argument(
         "--no-reference", action="store_true", help="the config has no full-pool reference runs"
     )
+    report_cli.add_parser(commands)
     return parser
 
 

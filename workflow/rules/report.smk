@@ -58,6 +58,8 @@ REPORT_OUTPUTS["notes"] = report(
     category="6. Run status",
     labels={"file": "notes (exclusions, skipped tests)"},
 )
+# Headline numbers per setting and sampler, for `dvc metrics show`.
+REPORT_OUTPUTS["headline_metrics"] = f"{REPORT_DIR}/metrics.json"
 
 
 rule make_report:
@@ -76,6 +78,7 @@ rule make_report:
         mem_mb=4000,
         runtime=30,
     params:
+        report_hash=config_hash(config.get("report") or {}),
         cli=ALBENCH,
         config=EFFECTIVE_CONFIG,
         summary=subpath(input.cycles, parent=True),

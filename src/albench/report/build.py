@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from albench.io import write_text
+from albench.io import write_json, write_text
 from albench.layout import cycle_dir
 from albench.report import figures, tables
 from albench.report import metrics as m
@@ -107,7 +107,8 @@ def expected_outputs(out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     paths = [out / "figures" / f"{n}.{e}" for n in FIGURES for e in FIGURE_FORMATS]
     paths += [out / "tables" / f"{n}.{e}" for n in TABLES for e in tables.FORMATS]
-    return [*paths, out / "tables" / "penalty_tests.csv", out / "missing.csv", out / "notes.md"]
+    return [*paths, out / "tables" / "penalty_tests.csv", out / "missing.csv", out / "notes.md",
+            out / "metrics.json"]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- loading
@@ -450,7 +451,31 @@ def build_report(summary_dir: str | Path, results: str | Path, out_dir: str | Pa
         notes.append(m.Note("confidence intervals", "some points have a single seed: their CI is "
                             "degenerate (the value itself) and says nothing about spread"))  # fmt: skip
     write_text(out / "notes.md", _notes_markdown(cycles, refs, missing, notes, friedman, opt))
+    write_json(out / "metrics.json", headline_metrics(ri, aubc))
     return expected_outputs(out)
+
+
+def headline_metrics(ri: pd.DataFrame, aubc: pd.DataFrame) -> dict:
+    """``{"<dataset>_ir<IR>": {sampler: {...}}}``: the numbers `dvc metrics show` compares.
+
+    Per setting and sampler: mean relative improvement over the baseline at the
+    final budget (%) with its CI, and the mean AUBC (%).
+    """
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    if not ri.empty:
+        last = ri[ri["cycle"] == ri.groupby(list(m.SETTING))["cycle"].transform("max")]
+        for row in last.itertuples():
+            key = f"{row.dataset}_ir{float(row.imbalance_ratio):g}"
+            out.setdefault(key, {})[row.sampler] = {
+                "final_num_labeled": int(row.num_labeled),
+                "final_ri_percent": round(float(row.ri_mean), 4),
+                "final_ri_ci_low": round(float(row.ri_ci_low), 4),
+                "final_ri_ci_high": round(float(row.ri_ci_high), 4),
+            }
+    for row in aubc.itertuples():
+        key = f"{row.dataset}_ir{float(row.imbalance_ratio):g}"
+        out.setdefault(key, {}).setdefault(row.sampler, {})["aubc_percent"] = round(float(row.mean), 4)
+    return out
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
