@@ -22,6 +22,7 @@ data: setup
 
 # The default benchmark end to end (local profile: workflow/profiles/default).
 run: data
+	$(BIN)/albench pool summary --config $(CONFIG) --seed 0
 	$(BIN)/snakemake --cores all --configfile $(CONFIG)
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
 	@$(BIN)/python -c "import yaml; e = yaml.safe_load(open('$(CONFIG)'))['experiment']; \

@@ -29,7 +29,7 @@ def main() -> int:
         for preset in presets:
             start = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "snakemake", "-n", "--quiet", "--configfile",
+                [sys.executable, "-m", "snakemake", "-n", "--configfile",
                  str(preset.relative_to(REPO))],
                 cwd=work, capture_output=True, text=True, check=False,
             )  # fmt: skip
