@@ -474,7 +474,9 @@ def headline_metrics(ri: pd.DataFrame, aubc: pd.DataFrame) -> dict:
             }
     for row in aubc.itertuples():
         key = f"{row.dataset}_ir{float(row.imbalance_ratio):g}"
-        out.setdefault(key, {}).setdefault(row.sampler, {})["aubc_percent"] = round(float(row.mean), 4)
+        out.setdefault(key, {}).setdefault(row.sampler, {})["aubc_percent"] = round(
+            float(row.mean), 4
+        )
     return out
 
 
