@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load as load_safetensors
+from safetensors import safe_open
 from safetensors.torch import save as save_safetensors
 
 from albench.config import Config, ConfigError, config_hash
@@ -164,6 +164,7 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
                 f"(subset={settings.subset}, unlabeled={len(unlabeled)})"
             )
     candidate_images = np.asarray(data.train_images[candidates])
+    labeled_images = np.asarray(data.train_images[labeled_idx])  # read once: train + scoring
 
     torch.manual_seed(derive_seed(seed, "model", cycle))
     image_shape = data.train_images.shape[1:]
@@ -183,7 +184,7 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
         )  # fmt: skip
 
     result = train(
-        model, np.asarray(data.train_images[labeled_idx]), labels[labeled_idx], train_cfg,
+        model, labeled_images, labels[labeled_idx], train_cfg,
         augment=augment, seed=derive_seed(seed, "train", cycle), device=device,
         aux=[aux] if aux is not None else [], tracker=tracker, progress=request.progress,
         desc=f"{request.dataset} IR{request.imbalance_ratio:g} {request.sampler} s{seed} c{cycle}",
@@ -214,6 +215,7 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
             candidates,
             candidate_images,
             labeled_idx,
+            labeled_images,
             train_cfg,
             seed,
             cycle,
@@ -360,7 +362,8 @@ def _build_aux(sampler: Sampler, model, num_classes: int, config: Config):
 
 
 def _scoring_context(sampler, model, aux, tracker, data, norm, candidates, candidate_images,
-                     labeled_idx, train_cfg, seed, cycle, device) -> ScoringContext:  # fmt: skip
+                     labeled_idx, labeled_images, train_cfg, seed, cycle,
+                     device) -> ScoringContext:  # fmt: skip
     """Compute, in batches, exactly what the sampler declared in ``needs``."""
     needs = sampler.needs
     callbacks = {aux.name: aux.predict} if aux is not None else {}
@@ -372,14 +375,14 @@ def _scoring_context(sampler, model, aux, tracker, data, norm, candidates, candi
         probs=logits.softmax(dim=1), logits=logits, embeddings=embeddings,
     )  # fmt: skip
     if Need.LABELED_EMBEDDINGS in needs:
-        _, ctx.labeled_embeddings = predict(model, np.asarray(data.train_images[labeled_idx]), norm,
+        _, ctx.labeled_embeddings = predict(model, labeled_images, norm,
                                             train_cfg.eval_batch_size, device=device)  # fmt: skip
     if Need.MC_PROBS in needs:
         generator = torch.Generator(device=device).manual_seed(
             derive_seed(seed, "sampler", cycle, 1)
         )
-        ctx.mc_probs = mc_dropout_probs(model, embeddings, passes=getattr(sampler, "mc_passes", MC_PASSES),
-                                        p=getattr(sampler, "mc_dropout", MC_DROPOUT), generator=generator)  # fmt: skip
+        ctx.mc_probs = mc_dropout_probs(model, embeddings, passes=MC_PASSES, p=MC_DROPOUT,
+                                        generator=generator)  # fmt: skip
     if Need.TRUE_LABELS in needs:
         ctx.true_labels = torch.from_numpy(np.asarray(data.train_labels)[candidates]).to(device)
     if tracker is not None:
@@ -389,9 +392,7 @@ def _scoring_context(sampler, model, aux, tracker, data, norm, candidates, candi
         setattr(ctx, key, extra[aux.name])
     if Need.IMAGES in needs:
         ctx.images = norm.apply(as_uint8_tensor(candidate_images, device))
-        ctx.labeled_images = norm.apply(
-            as_uint8_tensor(np.asarray(data.train_images[labeled_idx]), device)
-        )
+        ctx.labeled_images = norm.apply(as_uint8_tensor(labeled_images, device))
     return ctx
 
 
@@ -406,17 +407,15 @@ def save_checkpoint_bytes(model, aux, metadata: dict[str, str]) -> bytes:
 
 def load_checkpoint(path: Path, model, aux=None) -> dict[str, str]:
     """Load weights saved by :func:`run_cycle` (safetensors: no code is executed)."""
-    raw = Path(path).read_bytes()
-    tensors = load_safetensors(raw)
+    with safe_open(str(path), framework="pt") as handle:  # one read: tensors and metadata
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        metadata = json.loads((handle.metadata() or {}).get("albench", "{}"))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     if aux is not None:
         aux_state = {k[4:]: v for k, v in tensors.items() if k.startswith("aux.")}
         if aux_state:
             aux.load_state_dict(aux_state)
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        return json.loads((handle.metadata() or {}).get("albench", "{}"))
+    return metadata
 
 
 def _write_outputs(request, model, aux, settings, data, selected, scores, labels, next_labeled,

@@ -8,7 +8,8 @@ References:
 
 from __future__ import annotations
 
-from typing import ClassVar
+import inspect
+from typing import Any, ClassVar
 
 from torch import Tensor
 
@@ -17,6 +18,17 @@ from albench.samplers.base import Need, Sampler, ScoringContext, TrainingNeeds
 from albench.samplers.registry import register
 
 __all__ = ["LL4ALSampler", "VAALSampler"]
+
+
+# train_vaal's keyword arguments and defaults (everything but seed/device): the sampler's
+# parameters, read from its signature so the defaults are written in one place.
+VAAL_TRAIN_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(train_vaal).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("seed", "device")
+}
+_POSITIVE_INTS = ("iterations", "batch_size", "latent_dim", "vae_steps", "adv_steps", "width",
+                  "disc_hidden")  # fmt: skip
 
 
 @register
@@ -65,34 +77,19 @@ class VAALSampler(Sampler):
     needs: ClassVar[frozenset[Need]] = frozenset({Need.IMAGES})
     training = TrainingNeeds()
 
-    def __init__(
-        self,
-        iterations: int = 300,
-        batch_size: int = 64,
-        latent_dim: int = 32,
-        beta: float = 1.0,
-        adversary_weight: float = 1.0,
-        lr: float = 5e-4,
-        vae_steps: int = 2,
-        adv_steps: int = 1,
-        width: int = 32,
-        downsamplings: int | None = None,
-        disc_hidden: int = 512,
-        score_batch_size: int = 512,
-    ) -> None:
-        ints = {
-            "iterations": iterations,
-            "batch_size": batch_size,
-            "latent_dim": latent_dim,
-            "vae_steps": vae_steps,
-            "adv_steps": adv_steps,
-            "width": width,
-            "disc_hidden": disc_hidden,
-            "score_batch_size": score_batch_size,
-        }
+    def __init__(self, score_batch_size: int = 512, **train_params: Any) -> None:
+        unknown = sorted(set(train_params) - set(VAAL_TRAIN_DEFAULTS))
+        if unknown:
+            raise TypeError(
+                f"sampler 'vaal' got unknown parameter(s) {', '.join(unknown)}; valid: "
+                f"{', '.join(sorted([*VAAL_TRAIN_DEFAULTS, 'score_batch_size']))}"
+            )
+        params = {**VAAL_TRAIN_DEFAULTS, **train_params}  # defaults live in train_vaal only
+        ints = {key: params[key] for key in _POSITIVE_INTS} | {"score_batch_size": score_batch_size}
         for key, value in ints.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"vaal {key} must be a positive int, got {value!r}")
+        downsamplings = params["downsamplings"]
         if downsamplings is not None and (
             isinstance(downsamplings, bool)
             or not isinstance(downsamplings, int)
@@ -101,17 +98,17 @@ class VAALSampler(Sampler):
             raise ValueError(
                 f"vaal downsamplings must be a positive int or None, got {downsamplings!r}"
             )
+        beta, adversary_weight, lr = params["beta"], params["adversary_weight"], params["lr"]
         if beta < 0 or adversary_weight < 0 or lr <= 0:
             raise ValueError(
                 f"vaal needs beta >= 0, adversary_weight >= 0 and lr > 0, got "
                 f"beta={beta}, adversary_weight={adversary_weight}, lr={lr}"
             )
         self.train_params = {
-            **{k: v for k, v in ints.items() if k != "score_batch_size"},
+            **params,
             "beta": float(beta),
             "adversary_weight": float(adversary_weight),
             "lr": float(lr),
-            "downsamplings": downsamplings,
         }
         self.score_batch_size = score_batch_size
 
