@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -46,6 +47,35 @@ def _check_keys(section: Mapping[str, Any], valid: set[str], where: str) -> None
             f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
             f"valid keys: {', '.join(sorted(valid))}"
         )
+
+
+# Characters a path in the config may not hold: control characters (a newline or NUL is a
+# typo or an attack, never a folder name) and shell expansion, which albench never performs
+# (so "$HOME/data" would be a folder literally named "$HOME").
+_PATH_FORBIDDEN = {"$": "a '$' (environment variables are not expanded; write the path out)",
+                   "`": "a backtick (commands are not run; write the path out)"}  # fmt: skip
+PATH_KEYS = ("root", "test_root")
+NAME_PATTERN = r"[A-Za-z0-9_]+"  # dataset names: folder names and workflow wildcards  # path-like keys of a custom_datasets entry
+
+
+def check_path(value: Any, where: str) -> str:
+    """A path-like config value as a string, or a :class:`ConfigError` naming what is wrong.
+
+    Spaces and non-ASCII names are fine (every shell line quotes its arguments);
+    ``~`` is expanded by the code that opens the path.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a non-empty path, got {value!r}")
+    for char, what in _PATH_FORBIDDEN.items():
+        if char in value:
+            raise ConfigError(f"{where}: {value!r} contains {what}")
+    bad = sorted({f"U+{ord(c):04X}" for c in value if ord(c) < 32 or ord(c) == 127})
+    if bad:
+        raise ConfigError(
+            f"{where}: {value!r} contains control character(s) {', '.join(bad)}; "
+            "a path may hold any printable character"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -169,6 +199,16 @@ class Config:
         if not datasets:
             raise ConfigError("config.datasets: at least one dataset is required")
         custom = dict(data.get("custom_datasets") or {})
+        for name, entry in custom.items():
+            if not re.fullmatch(NAME_PATTERN, str(name)):
+                raise ConfigError(
+                    f"config.custom_datasets: dataset name {name!r} must match {NAME_PATTERN} "
+                    "(letters, digits and underscores: it becomes a folder and a wildcard)"
+                )
+            for key in PATH_KEYS:
+                if isinstance(entry, Mapping) and entry.get(key) is not None:
+                    check_path(entry[key], f"config.custom_datasets.{name}.{key}")
+        cache_dir = check_path(data.get("cache_dir", "resources/datasets"), "config.cache_dir")
         from albench.data import dataset_names
 
         known = set(dataset_names()) | set(custom)
@@ -187,7 +227,7 @@ class Config:
             seeds=list(seeds),
             samplers=list(data.get("samplers", ["random"])),
             device=str(data.get("device", "auto")),
-            cache_dir=str(data.get("cache_dir", "resources/datasets")),
+            cache_dir=cache_dir,
             download=bool(data.get("download", False)),
             custom_datasets=custom,
             sampler_params=dict(data.get("sampler_params") or {}),

@@ -22,5 +22,5 @@ rule aggregate_cycles:
         out=subpath(output.cycles, parent=True),
         results=subpath(output.cycles, ancestor=3),
     shell:
-        "{params.cli} aggregate --config {params.config} --results {params.results} "
-        "--out {params.out} > {log} 2>&1"
+        "{params.cli:q} aggregate --config {params.config:q} --results {params.results:q} "
+        "--out {params.out:q} > {log:q} 2>&1"

@@ -29,7 +29,8 @@ def uses_conda():
 
 
 # Outside conda envs, jobs use the interpreter that runs Snakemake (the project venv).
-ALBENCH = f"{'python' if uses_conda() else sys.executable} {CLI_SCRIPT}"
+# A list, so that `{params.cli:q}` in a shell line quotes each word.
+ALBENCH = ["python" if uses_conda() else sys.executable, str(CLI_SCRIPT)]
 
 
 wildcard_constraints:
@@ -85,7 +86,8 @@ def get_checkpoint(wildcards):
 
 
 def get_checkpoint_flag(wildcards, input):
-    return f"--checkpoint {input.checkpoint}" if input.get("checkpoint") else ""
+    """``--checkpoint PATH`` as a list of words (empty without warm start), for ``:q``."""
+    return ["--checkpoint", str(input.checkpoint)] if input.get("checkpoint") else []
 
 
 def get_run_hash(wildcards):

@@ -34,10 +34,10 @@ rule run_cycle:
         checkpoint=get_checkpoint_flag,
         out=subpath(output.metrics, parent=True),
     shell:
-        "{params.cli} cycle --config {params.config} --dataset {wildcards.dataset} "
-        "--ir {wildcards.ir} --sampler {wildcards.sampler} --seed {wildcards.seed} "
-        "--cycle {wildcards.cycle} --pool {input.pool} --labeled {input.labeled} "
-        "{params.checkpoint} --out {params.out} --threads {threads} > {log} 2>&1"
+        "{params.cli:q} cycle --config {params.config:q} --dataset {wildcards.dataset:q} "
+        "--ir {wildcards.ir:q} --sampler {wildcards.sampler:q} --seed {wildcards.seed:q} "
+        "--cycle {wildcards.cycle:q} --pool {input.pool:q} --labeled {input.labeled:q} "
+        "{params.checkpoint:q} --out {params.out:q} --threads {threads:q} > {log:q} 2>&1"
 
 
 rule run_reference:
@@ -67,6 +67,6 @@ rule run_reference:
         run_hash=get_run_hash,
         out=subpath(output.metrics, parent=True),
     shell:
-        "{params.cli} reference --config {params.config} --dataset {wildcards.dataset} "
-        "--ir {wildcards.ir} --seed {wildcards.seed} --pool {input.pool} "
-        "--out {params.out} --threads {threads} > {log} 2>&1"
+        "{params.cli:q} reference --config {params.config:q} --dataset {wildcards.dataset:q} "
+        "--ir {wildcards.ir:q} --seed {wildcards.seed:q} --pool {input.pool:q} "
+        "--out {params.out:q} --threads {threads:q} > {log:q} 2>&1"

@@ -15,11 +15,11 @@ rule prepare_data:
     params:
         cli=ALBENCH,
         config=EFFECTIVE_CONFIG,
-        download="--download" if config.get("download", False) else "",
+        download=["--download"] if config.get("download", False) else [],
         cache=subpath(output.meta, ancestor=2),
     shell:
-        "{params.cli} data prepare {wildcards.dataset} --cache-dir {params.cache} "
-        "--config {params.config} {params.download} > {log} 2>&1"
+        "{params.cli:q} data prepare {wildcards.dataset:q} --cache-dir {params.cache:q} "
+        "--config {params.config:q} {params.download:q} > {log:q} 2>&1"
 
 
 rule build_pool:
@@ -41,6 +41,6 @@ rule build_pool:
         config=EFFECTIVE_CONFIG,
         pool_hash=get_pool_hash,
     shell:
-        "{params.cli} pool build --config {params.config} --dataset {wildcards.dataset} "
-        "--ir {wildcards.ir} --seed {wildcards.seed} "
-        "--pool-out {output.pool} --initial-out {output.initial} > {log} 2>&1"
+        "{params.cli:q} pool build --config {params.config:q} --dataset {wildcards.dataset:q} "
+        "--ir {wildcards.ir:q} --seed {wildcards.seed:q} "
+        "--pool-out {output.pool:q} --initial-out {output.initial:q} > {log:q} 2>&1"

@@ -85,5 +85,5 @@ rule make_report:
         results=subpath(input.cycles, ancestor=3),
         out=subpath(output.missing, parent=True),
     shell:
-        "{params.cli} report --config {params.config} --summary {params.summary} "
-        "--results {params.results} --out {params.out} > {log} 2>&1"
+        "{params.cli:q} report --config {params.config:q} --summary {params.summary:q} "
+        "--results {params.results:q} --out {params.out:q} > {log:q} 2>&1"
