@@ -29,10 +29,19 @@ def main() -> int:
         for preset in presets:
             start = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "snakemake", "-n", "--configfile",
-                 str(preset.relative_to(REPO))],
-                cwd=work, capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "snakemake",
+                    "-n",
+                    "--configfile",
+                    str(preset.relative_to(REPO)),
+                ],
+                cwd=work,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             elapsed = time.perf_counter() - start
             if proc.returncode != 0:
                 print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)

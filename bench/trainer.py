@@ -40,7 +40,7 @@ from torchvision import transforms
 
 from albench.data import prepare_dataset
 from albench.device import configure_determinism
-from albench.models import build_model
+from albench.models.registry import build_model
 from albench.training import BatchAugment, DynamicsRecorder, Normalization, TrainConfig, train
 from albench.training.trainer import make_optimizer
 
@@ -51,8 +51,16 @@ def build(seed: int):
 
 
 def run_albench(images, labels, config, augment, record: bool) -> None:
-    train(build(0), images, labels, config, augment=augment, seed=1, record_dynamics=record,
-          progress=False)  # fmt: skip
+    train(
+        build(0),
+        images,
+        labels,
+        config,
+        augment=augment,
+        seed=1,
+        record_dynamics=record,
+        progress=False,
+    )
 
 
 def run_bare(images, labels, config, norm) -> None:
@@ -88,12 +96,14 @@ class PILDataset(torch.utils.data.Dataset):
 def run_dataloader(images, labels, config, norm, workers: int) -> None:
     model = build(0).train()
     optimizer, scheduler = make_optimizer(model, config)
-    transform = transforms.Compose([
-        transforms.RandomCrop(28, padding=4),
-        transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(),
-        transforms.Normalize(norm.mean, norm.std),
-    ])  # fmt: skip
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(28, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(norm.mean, norm.std),
+        ]
+    )
     loader = torch.utils.data.DataLoader(
         PILDataset(images, labels, transform),
         batch_size=config.batch_size,
@@ -175,8 +185,10 @@ def main() -> None:
         times = {name: timed(methods[name]) for name in order}
         ratios.append(times["albench+recorder"] / times["albench"])
 
-    print(f"FashionMNIST n={args.n}, epochs={args.epochs}, batch={args.batch_size}, small_cnn, "
-          f"CPU threads={torch.get_num_threads()}, median of {args.repeats}, torch {torch.__version__}")  # fmt: skip
+    print(
+        f"FashionMNIST n={args.n}, epochs={args.epochs}, batch={args.batch_size}, small_cnn, "
+        f"CPU threads={torch.get_num_threads()}, median of {args.repeats}, torch {torch.__version__}"
+    )
     for name in methods:
         spread = ", ".join(f"{work / t:,.0f}" for t in seconds[name])
         print(f"  {name:<17} {rate[name]:>9,.0f} images/s   (runs: {spread})")
@@ -192,8 +204,10 @@ def main() -> None:
     spread = ", ".join(f"{100 * (r - 1):+.1f}" for r in sorted(ratios))
     verdict = "ok" if max(overhead, isolated) <= 3 else "MISSED"
     print(f"  (d) recorder overhead             {overhead:+6.2f}%   target <= 3%  {verdict}")
-    print(f"      median of {args.pairs} on/off pairs (sorted: {spread} %); "
-          f"isolated softmax + updates: {isolated:.2f}% of a run")  # fmt: skip
+    print(
+        f"      median of {args.pairs} on/off pairs (sorted: {spread} %); "
+        f"isolated softmax + updates: {isolated:.2f}% of a run"
+    )
 
 
 if __name__ == "__main__":

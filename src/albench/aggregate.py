@@ -17,14 +17,29 @@ import pandas as pd
 
 from albench.config import Config
 from albench.io import write_text
-from albench.layout import cycle_dir, format_ratio, setting_dir
+from albench.plan import cycle_runs, reference_runs
 
 KEY_COLUMNS = ["experiment", "dataset", "imbalance_ratio", "sampler", "seed", "cycle"]
 MEASURE_COLUMNS = [
-    "status", "num_labeled", "accuracy", "balanced_accuracy", "train_loss", "train_accuracy",
-    "train_time_s", "evaluate_time_s", "score_time_s", "select_time_s", "total_time_s",
-    "peak_rss_mb", "config_hash", "data_hash", "code_version", "device", "slurm_job_id", "error",
-]  # fmt: skip
+    "status",
+    "num_labeled",
+    "accuracy",
+    "balanced_accuracy",
+    "train_loss",
+    "train_accuracy",
+    "train_time_s",
+    "evaluate_time_s",
+    "score_time_s",
+    "select_time_s",
+    "total_time_s",
+    "peak_rss_mb",
+    "config_hash",
+    "data_hash",
+    "code_version",
+    "device",
+    "slurm_job_id",
+    "error",
+]
 
 
 def _row(path: Path) -> dict[str, Any]:
@@ -58,32 +73,34 @@ def _row(path: Path) -> dict[str, Any]:
 
 
 def collect_cycles(config: Config, results: str | Path) -> pd.DataFrame:
-    from albench.cycle import cycle_settings
-
-    rows = []
-    for dataset, dcfg in config.datasets.items():
-        cycles = cycle_settings(config, dataset).cycles
-        for ratio in dcfg.imbalance_ratios:
-            for seed in config.seeds:
-                for sampler in config.samplers:
-                    for cycle in range(cycles):
-                        path = cycle_dir(results, config.experiment, dataset, ratio, seed,
-                                         sampler, cycle) / "metrics.json"  # fmt: skip
-                        key = dict(zip(KEY_COLUMNS, (config.experiment, dataset, float(ratio),
-                                                     sampler, seed, cycle), strict=True))  # fmt: skip
-                        rows.append({**key, **_row(path)})
+    """One row per cycle run of the grid (:func:`albench.plan.cycle_runs`)."""
+    rows = [
+        {
+            "experiment": key.experiment,
+            "dataset": key.dataset,
+            "imbalance_ratio": float(key.ir),
+            "sampler": key.sampler,
+            "seed": key.seed,
+            "cycle": key.cycle,
+            **_row(key.dir(results) / "metrics.json"),
+        }
+        for key in cycle_runs(config)
+    ]
     return pd.DataFrame(rows, columns=KEY_COLUMNS + MEASURE_COLUMNS)
 
 
 def collect_references(config: Config, results: str | Path) -> pd.DataFrame:
-    rows = []
-    for dataset, dcfg in config.datasets.items():
-        for ratio in dcfg.imbalance_ratios:
-            for seed in config.seeds:
-                path = setting_dir(results, config.experiment, dataset, ratio, seed) / "full"
-                rows.append({"experiment": config.experiment, "dataset": dataset,
-                             "imbalance_ratio": float(ratio), "seed": seed,
-                             **_row(path / "metrics.json")})  # fmt: skip
+    """One row per full-pool reference run (:func:`albench.plan.reference_runs`)."""
+    rows = [
+        {
+            "experiment": key.experiment,
+            "dataset": key.dataset,
+            "imbalance_ratio": float(key.ir),
+            "seed": key.seed,
+            **_row(key.dir(results) / "metrics.json"),
+        }
+        for key in reference_runs(config)
+    ]
     columns = ["experiment", "dataset", "imbalance_ratio", "seed", *MEASURE_COLUMNS]
     return pd.DataFrame(rows, columns=columns)
 
@@ -94,8 +111,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     write_text(path, buffer.getvalue())
 
 
-def aggregate(config: Config, results: str | Path, out_dir: str | Path,
-              require_references: bool = True) -> pd.DataFrame:  # fmt: skip
+def aggregate(
+    config: Config, results: str | Path, out_dir: str | Path, require_references: bool = True
+) -> pd.DataFrame:
     """Write ``cycles.csv`` (and ``reference.csv``) into ``out_dir``; return the cycles table."""
     cycles = collect_cycles(config, results)
     write_csv(cycles, Path(out_dir) / "cycles.csv")
@@ -104,4 +122,4 @@ def aggregate(config: Config, results: str | Path, out_dir: str | Path,
     return cycles
 
 
-__all__ = ["aggregate", "collect_cycles", "collect_references", "format_ratio", "write_csv"]
+__all__ = ["aggregate", "collect_cycles", "collect_references", "write_csv"]

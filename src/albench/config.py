@@ -1,22 +1,32 @@
-"""The experiment configuration: typed, strictly validated, hashable.
+"""The experiment configuration: typed, strictly validated, hashable, torch-free.
 
-A config file is YAML with this shape (see ``config/config.yaml``)::
+A config file is YAML with this shape (``config/config.yaml``; every key is
+described in ``config/README.md`` and ``workflow/schemas/config.schema.yaml``)::
 
-    experiment: default          # name of the results/<experiment>/ folder
-    seeds: [0, 1, 2]              # one repetition per seed: pool, initial set and model
-    samplers: [random, entropy]   # query strategies (``albench samplers``)
-    device: auto                  # auto | cpu | cuda | cuda:N
-    cache_dir: resources/datasets # canonical dataset caches
-    datasets:                     # one entry per dataset in the grid
+    experiment: default            # name of the results/<experiment>/ folder
+    seeds: [0, 1, 2]               # one repetition per seed: pool, initial set and model
+    samplers: [random, entropy]    # query strategies (``albench samplers``), or module:Class
+    device: auto                   # auto | cpu | cuda | cuda:N
+    cache_dir: resources/datasets  # canonical dataset caches
+    datasets:                      # one entry per dataset in the grid  -> DatasetConfig
       fashion_mnist:
         imbalance_ratios: [1, 10]
-        pool: {profile: exp, reserve_per_class: 1, head_order: null, n_max: null}
-        initial: {size: 500, strategy: random}   # or fraction: 0.01
-        ...                       # training/cycle keys, validated by later stages
-    custom_datasets: {}           # user image folders, see albench.data.sources.imagefolder
+        pool: {profile: exp, reserve_per_class: 1}   # -> PoolConfig
+        initial: {size: 200}                         # -> InitialConfig
+        model: small_cnn
+        cycles: 5
+        budget: 200
+        train: {epochs: 30, lr: 0.05}                # -> TrainConfig
+    sampler_params: {}             # keyword arguments per sampler / auxiliary objective
+    report: {metric: accuracy}     # -> ReportConfig
+    custom_datasets: {}            # user image folders (albench.data.sources.imagefolder)
 
-Unknown keys are errors that name the key and list the valid ones, so a typo
-never silently falls back to a default.
+:func:`load_config` is the one strict loader: every section becomes a frozen
+dataclass here, and an unknown key or a bad value is a :class:`ConfigError`
+naming the key, the value and what would be valid. Checks that need the
+sampler registry or the data (sampler names, budgets against pool sizes) are
+in :func:`albench.plan.check_config`. Nothing here imports torch, so the
+workflow can parse and validate a config cheaply.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from albench import checks
 from albench.pools import INITIAL_STRATEGIES, PROFILES, validate_ratio
 
 
@@ -38,24 +49,38 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message names the key and the valid values."""
 
 
-def _check_keys(section: Mapping[str, Any], valid: set[str], where: str) -> None:
-    if not isinstance(section, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {type(section).__name__}")
-    unknown = sorted(set(section) - valid)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"valid keys: {', '.join(sorted(valid))}"
-        )
+def _field_names(cls) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _section(cls, data: Any, where: str, **extra: Any):
+    """Build dataclass ``cls`` from a mapping: unknown keys and bad values become ConfigErrors.
+
+    A validator's message starts with the field it checked (``"lr must be ..."``),
+    so it becomes ``"<where>.lr must be ..."``: the full path of the key to fix.
+    """
+    try:
+        checks.check_keys(data, _field_names(cls), where)
+        return cls(**data, **extra)
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith(where):
+            raise ConfigError(message) from None
+        field_name = message.split(" ", 1)[0].rstrip(":")
+        joint = "." if field_name in _field_names(cls) else ": "
+        raise ConfigError(f"{where}{joint}{message}") from None
 
 
 # Characters a path in the config may not hold: control characters (a newline or NUL is a
 # typo or an attack, never a folder name) and shell expansion, which albench never performs
 # (so "$HOME/data" would be a folder literally named "$HOME").
-_PATH_FORBIDDEN = {"$": "a '$' (environment variables are not expanded; write the path out)",
-                   "`": "a backtick (commands are not run; write the path out)"}  # fmt: skip
-PATH_KEYS = ("root", "test_root")
-NAME_PATTERN = r"[A-Za-z0-9_]+"  # dataset names: folder names and workflow wildcards  # path-like keys of a custom_datasets entry
+_PATH_FORBIDDEN = {
+    "$": "a '$' (environment variables are not expanded; write the path out)",
+    "`": "a backtick (commands are not run; write the path out)",
+}
+PATH_KEYS = ("root", "test_root")  # path-like keys of a custom_datasets entry
+NAME_PATTERN = r"[A-Za-z0-9_]+"  # dataset names: folder names and workflow wildcards
+EXPERIMENT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
 def check_path(value: Any, where: str) -> str:
@@ -78,61 +103,139 @@ def check_path(value: Any, where: str) -> str:
     return value
 
 
+# ----------------------------------------------------------------------------- training
+
+
+TRACK_VIEWS = ("clean", "train_aug")  # candidate-tracking input: test view or training augmentation
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One cycle's training schedule (``datasets.<name>.train``; units in the comments).
+
+    Defaults are the official TiDAL code's (``config.py``): 200 epochs, batch 128,
+    SGD lr 0.1, momentum 0.9, weight decay 5e-4, LR × 0.1 at epoch 160 (its second
+    milestone, 260, is never reached and is dropped). The label-dispersion
+    paper's protocol is ``epochs=100, lr=0.02, milestones=(60, 80), gamma=0.2``.
+    ``milestones`` beyond ``epochs`` are allowed (they never fire), as in the
+    official code's ``[160, 260]``.
+    """
+
+    epochs: int = 200  # passes over the labeled set per cycle
+    batch_size: int = 128  # images per SGD step; the last partial batch is kept
+    lr: float = 0.1  # initial learning rate, reset every cycle
+    momentum: float = 0.9  # SGD momentum, in [0, 1)
+    weight_decay: float = 5e-4  # L2 coefficient applied by SGD
+    milestones: tuple[int, ...] = (160,)  # lr *= gamma once this many epochs have finished
+    gamma: float = 0.1  # multiplicative LR decay at each milestone
+    nesterov: bool = False  # Nesterov momentum (needs momentum > 0)
+    eval_batch_size: int = 256  # images per forward pass at evaluation / scoring time
+    amp: bool = True  # mixed precision (autocast fp16 + GradScaler); used only on CUDA
+    channels_last: bool = True  # NHWC training batches: faster convolutions (CPU and AMP on CUDA)
+    deterministic: bool | None = None  # deterministic kernels; None → True on CPU, False on CUDA
+    track_interval: int = 1  # epochs between candidate-tracking passes (dispersion, actual TD)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "milestones", checks.check_increasing_ints(self.milestones, "milestones")
+        )
+        for name in ("epochs", "batch_size", "eval_batch_size", "track_interval"):
+            checks.check_int(getattr(self, name), name, minimum=1)
+        checks.check_real(self.lr, "lr", low=0, low_open=True)
+        checks.check_real(self.gamma, "gamma", low=0, low_open=True)
+        checks.check_real(self.momentum, "momentum", low=0, high=1, high_open=True)
+        checks.check_real(self.weight_decay, "weight_decay", low=0)
+        for name in ("nesterov", "amp", "channels_last"):
+            checks.check_bool(getattr(self, name), name)
+        if self.deterministic is not None:
+            checks.check_bool(self.deterministic, "deterministic")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], where: str = "train") -> TrainConfig:
+        """Build from a config mapping; unknown keys and bad values raise :class:`ConfigError`."""
+        return _section(cls, values, where)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (milestones as a list), for provenance."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["milestones"] = list(self.milestones)
+        return values
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
 @dataclass(frozen=True)
 class PoolConfig:
+    """How the (possibly long-tailed) training pool is drawn (``datasets.<name>.pool``)."""
+
     profile: str = "exp"  # exp | step
     reserve_per_class: int = 1  # seeds per class kept out of the imbalance draw (TiDAL: 1)
     head_order: list[int] | None = None  # class indices, head first; None = label order
     n_max: int | None = None  # samples of the largest class; None = ⌊|pool|/C⌋
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str) -> PoolConfig:
-        _check_keys(data, {f.name for f in fields(cls)}, where)
-        cfg = cls(**data)
-        if cfg.profile not in PROFILES:
-            raise ConfigError(
-                f"{where}.profile: {cfg.profile!r} is not one of {', '.join(PROFILES)}"
-            )
-        if not isinstance(cfg.reserve_per_class, int) or cfg.reserve_per_class < 0:
-            raise ConfigError(
-                f"{where}.reserve_per_class: must be an integer >= 0, got {cfg.reserve_per_class!r}"
-            )
-        return cfg
+    def __post_init__(self) -> None:
+        checks.check_choice(self.profile, "profile", PROFILES)
+        checks.check_int(self.reserve_per_class, "reserve_per_class", minimum=0)
+        checks.check_optional_int(self.n_max, "n_max", minimum=1)
 
 
 @dataclass(frozen=True)
 class InitialConfig:
+    """The cycle-0 labeled set (``datasets.<name>.initial``): exactly one of size or fraction."""
+
     size: int | None = None  # number of labeled samples at cycle 0
     fraction: float | None = None  # or a fraction of the pool
     strategy: str = "random"  # random | balanced
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str) -> InitialConfig:
-        _check_keys(data, {f.name for f in fields(cls)}, where)
-        cfg = cls(**data)
-        if (cfg.size is None) == (cfg.fraction is None):
-            raise ConfigError(f"{where}: give exactly one of `size` or `fraction`")
-        if cfg.strategy not in INITIAL_STRATEGIES:
-            raise ConfigError(
-                f"{where}.strategy: {cfg.strategy!r} is not one of {', '.join(INITIAL_STRATEGIES)}"
-            )
-        return cfg
+    def __post_init__(self) -> None:
+        if (self.size is None) == (self.fraction is None):
+            raise ValueError("give exactly one of `size` or `fraction`")
+        checks.check_optional_int(self.size, "size", minimum=1)
+        if self.fraction is not None:
+            checks.check_real(self.fraction, "fraction", low=0, high=1, low_open=True)
+        checks.check_choice(self.strategy, "strategy", INITIAL_STRATEGIES)
 
 
 @dataclass(frozen=True)
 class DatasetConfig:
+    """One dataset of the grid (``datasets.<name>``): its pools and its cycle protocol."""
+
     name: str
-    imbalance_ratios: list[float] = field(default_factory=lambda: [1])
+    imbalance_ratios: tuple[float, ...] = (1.0,)  # IR values; 1 = the published (balanced) pool
     pool: PoolConfig = field(default_factory=PoolConfig)
     initial: InitialConfig = field(default_factory=lambda: InitialConfig(fraction=0.1))
-    settings: dict[str, Any] = field(default_factory=dict)  # cycle/training keys
+    model: str = "small_cnn"  # backbone (`albench.models.registry`)
+    cycles: int = 10  # training rounds; cycles - 1 queries (TiDAL: 10)
+    budget: int | None = None  # samples queried per cycle
+    budget_fraction: float | None = None  # or a fraction of the pool
+    subset: int = 10_000  # random unlabeled subset scored per query (papers: 10,000)
+    warm_start: bool = False  # keep weights across cycles (official TiDAL); default retrains
+    diagnostics: bool = True  # track candidates for TiDAL so KL diagnostics can be reported
+    train: TrainConfig = field(default_factory=TrainConfig)
+    reference_train: TrainConfig | None = None  # full-pool reference run; None = `train`
 
-    POOL_KEYS = frozenset({"imbalance_ratios", "pool", "initial"})
+    def __post_init__(self) -> None:
+        if (self.budget is None) == (self.budget_fraction is None):
+            raise ValueError("give exactly one of `budget` or `budget_fraction`")
+        checks.check_optional_int(self.budget, "budget", minimum=1)
+        if self.budget_fraction is not None:
+            checks.check_real(self.budget_fraction, "budget_fraction", low=0, high=1, low_open=True)
+        checks.check_int(self.cycles, "cycles", minimum=1)
+        checks.check_int(self.subset, "subset", minimum=1)
+        checks.check_bool(self.warm_start, "warm_start")
+        checks.check_bool(self.diagnostics, "diagnostics")
+        if not isinstance(self.model, str):
+            raise ValueError(f"model must be a model name, got {self.model!r}")
 
     @classmethod
-    def from_dict(cls, name: str, data: Mapping[str, Any], extra_keys: set[str]) -> DatasetConfig:
+    def from_dict(cls, name: str, data: Any) -> DatasetConfig:
         where = f"datasets.{name}"
-        _check_keys(data, set(cls.POOL_KEYS) | extra_keys, where)
+        data = dict(_mapping(data, where))
+        _keys(data, [f for f in _field_names(cls) if f != "name"], where)
+        values: dict[str, Any] = dict(data)
         ratios = data.get("imbalance_ratios", [1])
         if not isinstance(ratios, list) or not ratios:
             raise ConfigError(
@@ -143,47 +246,115 @@ class DatasetConfig:
                 validate_ratio(ratio)
             except ValueError as exc:
                 raise ConfigError(f"{where}.imbalance_ratios: {exc}") from None
-        return cls(
-            name=name,
-            imbalance_ratios=[float(r) for r in ratios],
-            pool=PoolConfig.from_dict(data.get("pool", {}), f"{where}.pool"),
-            initial=InitialConfig.from_dict(
-                data.get("initial", {"fraction": 0.1}), f"{where}.initial"
-            ),
-            settings={k: v for k, v in data.items() if k not in cls.POOL_KEYS},
+        values["imbalance_ratios"] = tuple(float(r) for r in ratios)
+        values["pool"] = _section(PoolConfig, data.get("pool") or {}, f"{where}.pool")
+        values["initial"] = _section(
+            InitialConfig, data.get("initial", {"fraction": 0.1}), f"{where}.initial"
         )
+        values["train"] = TrainConfig.from_dict(data.get("train") or {}, f"{where}.train")
+        if data.get("reference_train") is not None:
+            values["reference_train"] = TrainConfig.from_dict(
+                data["reference_train"], f"{where}.reference_train"
+            )
+        return _section(cls, values, where, name=name)
+
+    def budget_for(self, pool_size: int) -> int:
+        """Samples queried per cycle for a pool of ``pool_size``."""
+        if self.budget is not None:
+            return int(self.budget)
+        assert self.budget_fraction is not None
+        return max(1, round(self.budget_fraction * pool_size))
+
+    @property
+    def reference(self) -> TrainConfig:
+        """The schedule of the full-pool reference run."""
+        return self.reference_train or self.train
 
 
-# Keys of a dataset entry handled by the cycle (training engine); validated there.
-CYCLE_KEYS = {
-    "model", "budget", "budget_fraction", "cycles", "subset", "warm_start", "diagnostics", "train",
-    "reference_train",
-}  # fmt: skip
+def _mapping(data: Any, where: str) -> Mapping[str, Any]:
+    """``data`` as a mapping (None counts as empty), else a ConfigError naming ``where``."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__} {data!r}")
+    return data
+
+
+def _keys(data: Mapping[str, Any], valid: list[str], where: str) -> None:
+    try:
+        checks.check_keys(data, valid, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- report
+
+
+METRICS = ("accuracy", "balanced_accuracy")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Settings of the figures and tables (``report:``; see ``docs/metrics.md``)."""
+
+    metric: str = "accuracy"  # accuracy | balanced_accuracy
+    baseline: str = "random"  # the sampler relative improvement is measured against
+    n_resamples: int = 10_000  # bootstrap resamples for every CI
+    ci_level: float = 0.95  # confidence level of every CI
+    bootstrap_seed: int = 0  # seed of the bootstrap generator
+    alpha: float = 0.05  # significance level of the t-tests (penalty matrix) and Nemenyi CD
+    include_initial_budget: bool = False  # also test the initial budget in the penalty matrix
+
+    def __post_init__(self) -> None:
+        checks.check_choice(self.metric, "metric", METRICS)
+        if not isinstance(self.baseline, str) or not self.baseline:
+            raise ValueError(f"baseline must be a sampler name, got {self.baseline!r}")
+        checks.check_int(self.n_resamples, "n_resamples", minimum=1)
+        checks.check_real(self.ci_level, "ci_level", low=0, high=1, low_open=True, high_open=True)
+        checks.check_real(self.alpha, "alpha", low=0, high=1, low_open=True, high_open=True)
+        checks.check_int(self.bootstrap_seed, "bootstrap_seed", minimum=0)
+        checks.check_bool(self.include_initial_budget, "include_initial_budget")
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any] | None, where: str = "report") -> ReportConfig:
+        return _section(cls, dict(mapping or {}), where)
+
+    @property
+    def metric_label(self) -> str:
+        return self.metric.replace("_", " ")
+
+
+# ----------------------------------------------------------------------------- experiment
 
 
 @dataclass(frozen=True)
 class Config:
+    """A whole experiment. ``raw`` keeps the mapping it was built from (run hashes use it)."""
+
     experiment: str
     datasets: dict[str, DatasetConfig]
-    seeds: list[int] = field(default_factory=lambda: [0])
-    samplers: list[str] = field(default_factory=lambda: ["random"])
+    seeds: tuple[int, ...] = (0,)
+    samplers: tuple[str, ...] = ("random",)  # registered names or module:Class references
     device: str = "auto"
     cache_dir: str = "resources/datasets"
     download: bool = False  # allow dataset downloads in the workflow's prepare step
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: ReportConfig = field(default_factory=ReportConfig)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    TOP_KEYS = frozenset(
-        {"experiment", "datasets", "seeds", "samplers", "device", "cache_dir", "download",
-         "custom_datasets", "sampler_params", "report"}
-    )  # fmt: skip
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Config:
-        _check_keys(data, set(cls.TOP_KEYS), "config")
-        if "experiment" not in data or not str(data["experiment"]).strip():
+    def from_dict(cls, data: Any) -> Config:
+        data = _mapping(data, "config")
+        _keys(data, [f for f in _field_names(cls) if f != "raw"], "config")
+        experiment = data.get("experiment")
+        if not isinstance(experiment, str) or not experiment.strip():
             raise ConfigError("config: `experiment` (the results folder name) is required")
+        if not re.fullmatch(EXPERIMENT_PATTERN, experiment):
+            raise ConfigError(
+                f"config.experiment: {experiment!r} must match {EXPERIMENT_PATTERN} "
+                "(it becomes a folder name)"
+            )
         seeds = data.get("seeds", [0])
         if (
             not isinstance(seeds, list)
@@ -195,20 +366,19 @@ class Config:
             )
         if len(set(seeds)) != len(seeds):
             raise ConfigError(f"config.seeds: duplicate seeds in {seeds}")
-        datasets = data.get("datasets") or {}
+        samplers = data.get("samplers", ["random"])
+        if (
+            not isinstance(samplers, list)
+            or not samplers
+            or not all(isinstance(s, str) for s in samplers)
+        ):
+            raise ConfigError(
+                f"config.samplers: expected a non-empty list of sampler names, got {samplers!r}"
+            )
+        custom = _custom_datasets(data.get("custom_datasets"))
+        datasets = _mapping(data.get("datasets"), "config.datasets")
         if not datasets:
             raise ConfigError("config.datasets: at least one dataset is required")
-        custom = dict(data.get("custom_datasets") or {})
-        for name, entry in custom.items():
-            if not re.fullmatch(NAME_PATTERN, str(name)):
-                raise ConfigError(
-                    f"config.custom_datasets: dataset name {name!r} must match {NAME_PATTERN} "
-                    "(letters, digits and underscores: it becomes a folder and a wildcard)"
-                )
-            for key in PATH_KEYS:
-                if isinstance(entry, Mapping) and entry.get(key) is not None:
-                    check_path(entry[key], f"config.custom_datasets.{name}.{key}")
-        cache_dir = check_path(data.get("cache_dir", "resources/datasets"), "config.cache_dir")
         from albench.data import dataset_names
 
         known = set(dataset_names()) | set(custom)
@@ -218,19 +388,30 @@ class Config:
                     f"config.datasets: unknown dataset {name!r}; valid datasets: "
                     f"{', '.join(sorted(known))} (add your own under custom_datasets)"
                 )
+        sampler_params = _mapping(data.get("sampler_params"), "config.sampler_params")
+        for name, params in sampler_params.items():
+            _mapping(params, f"config.sampler_params.{name}")
+        device = data.get("device", "auto")
+        if not isinstance(device, str):
+            raise ConfigError(f"config.device: expected a device name, got {device!r}")
+        download = data.get("download", False)
+        if not isinstance(download, bool):
+            raise ConfigError(f"config.download: must be true or false, got {download!r}")
         return cls(
-            experiment=str(data["experiment"]),
+            experiment=experiment,
             datasets={
-                name: DatasetConfig.from_dict(name, entry or {}, CYCLE_KEYS)
-                for name, entry in datasets.items()
+                name: DatasetConfig.from_dict(name, entry) for name, entry in datasets.items()
             },
-            seeds=list(seeds),
-            samplers=list(data.get("samplers", ["random"])),
-            device=str(data.get("device", "auto")),
-            cache_dir=cache_dir,
-            download=bool(data.get("download", False)),
+            seeds=tuple(seeds),
+            samplers=tuple(samplers),
+            device=device,
+            cache_dir=check_path(data.get("cache_dir", "resources/datasets"), "config.cache_dir"),
+            download=download,
             custom_datasets=custom,
-            sampler_params=dict(data.get("sampler_params") or {}),
+            sampler_params={name: dict(params or {}) for name, params in sampler_params.items()},
+            report=ReportConfig.from_dict(
+                _mapping(data.get("report"), "config.report"), "config.report"
+            ),
             raw=dict(data),
         )
 
@@ -242,15 +423,36 @@ class Config:
         return self.datasets[name]
 
 
+def _custom_datasets(section: Any) -> dict[str, dict[str, Any]]:
+    custom = dict(_mapping(section, "config.custom_datasets"))
+    for name, entry in custom.items():
+        if not re.fullmatch(NAME_PATTERN, str(name)):
+            raise ConfigError(
+                f"config.custom_datasets: dataset name {name!r} must match {NAME_PATTERN} "
+                "(letters, digits and underscores: it becomes a folder and a wildcard)"
+            )
+        _mapping(entry, f"config.custom_datasets.{name}")
+        for key in PATH_KEYS:
+            if entry.get(key) is not None:
+                check_path(entry[key], f"config.custom_datasets.{name}.{key}")
+    return {name: dict(entry) for name, entry in custom.items()}
+
+
 def load_config(path: str | Path) -> Config:
+    """Read, validate and type a config file; every problem is a :class:`ConfigError`."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     with open(path, encoding="utf-8") as handle:
         try:
-            data = yaml.safe_load(handle) or {}
+            data = yaml.safe_load(handle)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if data is None or data == {}:
+        raise ConfigError(
+            f"{path}: the config is empty; it needs at least `experiment` and "
+            "`datasets` (see config/config.yaml)"
+        )
     try:
         return Config.from_dict(data)
     except ConfigError as exc:
@@ -261,3 +463,19 @@ def config_hash(section: Any) -> str:
     """sha256 of the canonical JSON of a config (sub)section: the provenance key of a result."""
     canonical = json.dumps(section, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+__all__ = [
+    "METRICS",
+    "TRACK_VIEWS",
+    "Config",
+    "ConfigError",
+    "DatasetConfig",
+    "InitialConfig",
+    "PoolConfig",
+    "ReportConfig",
+    "TrainConfig",
+    "check_path",
+    "config_hash",
+    "load_config",
+]

@@ -1,23 +1,32 @@
-"""Where every result lives. The workflow (``workflow/rules/common.smk``) and the
-aggregation read these patterns from here, so paths are defined once.
+"""Where every result lives: the one place a result path is spelled.
+
+The workflow rules (``workflow/rules/*.smk``) build their inputs and outputs
+from these patterns (Snakemake wildcards in braces), and the aggregation and
+the report find runs through :meth:`RunKey.dir`::
 
     results/<experiment>/<dataset>/ir<IR>/seed<S>/pool.json
     results/<experiment>/<dataset>/ir<IR>/seed<S>/initial.json
     results/<experiment>/<dataset>/ir<IR>/seed<S>/<sampler>/cycle<K>/{metrics.json,...}
     results/<experiment>/<dataset>/ir<IR>/seed<S>/full/metrics.json     all-data reference
-    results/<experiment>/summary/cycles.csv                            tidy table
+    results/<experiment>/summary/{cycles,reference}.csv                 tidy tables
+    reports/<experiment>/                                               figures, tables, notes
+
+Torch-free: the workflow imports this while parsing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+RESULTS = "results"
 SETTING = "{experiment}/{dataset}/ir{ir}/seed{seed}"
 POOL = SETTING + "/pool.json"
 INITIAL = SETTING + "/initial.json"
-CYCLE_DIR = SETTING + "/{sampler}/cycle{cycle}"
-REFERENCE_DIR = SETTING + "/full"
-SUMMARY_DIR = "{experiment}/summary"
+CYCLE = SETTING + "/{sampler}/cycle{cycle}"
+REFERENCE = SETTING + "/full"
+SUMMARY = "{experiment}/summary"
+REPORT = "reports/{experiment}"
 
 
 def format_ratio(ratio: float) -> str:
@@ -25,10 +34,38 @@ def format_ratio(ratio: float) -> str:
     return f"{float(ratio):g}"
 
 
-def setting_dir(root: str | Path, experiment: str, dataset: str, ratio: float, seed: int) -> Path:
-    return Path(root) / SETTING.format(experiment=experiment, dataset=dataset,
-                                       ir=format_ratio(ratio), seed=seed)  # fmt: skip
+@dataclass(frozen=True, order=True)
+class RunKey:
+    """One run of the grid: a cycle of a sampler, or (``sampler=None``) the full-pool reference."""
 
+    experiment: str
+    dataset: str
+    ir: float
+    seed: int
+    sampler: str | None = None  # None = the full-pool reference run
+    cycle: int = 0
 
-def cycle_dir(root, experiment, dataset, ratio, seed, sampler, cycle) -> Path:
-    return setting_dir(root, experiment, dataset, ratio, seed) / sampler / f"cycle{cycle}"
+    @property
+    def is_reference(self) -> bool:
+        return self.sampler is None
+
+    @property
+    def wildcards(self) -> dict[str, str]:
+        values = {
+            "experiment": self.experiment,
+            "dataset": self.dataset,
+            "ir": format_ratio(self.ir),
+            "seed": str(self.seed),
+        }
+        if self.sampler is not None:
+            values |= {"sampler": self.sampler, "cycle": str(self.cycle)}
+        return values
+
+    def dir(self, root: str | Path = RESULTS) -> Path:
+        """The run's output folder under ``root``."""
+        pattern = REFERENCE if self.sampler is None else CYCLE
+        return Path(root) / pattern.format(**self.wildcards)
+
+    def setting_dir(self, root: str | Path = RESULTS) -> Path:
+        """The folder of the run's pool and initial set (shared by every sampler)."""
+        return Path(root) / SETTING.format(**self.wildcards)

@@ -1,17 +1,99 @@
-"""Whole-config checks that run before any job: samplers, models, budgets against pool sizes.
+"""The run grid of a config, the hash of each run, and the checks that run before any job.
 
-``check_config`` raises :class:`~albench.config.ConfigError` naming the key and
-the valid values, so a typo or a budget that cannot fit the pool stops the
+:func:`runs` is the one definition of the grid (datasets × imbalance ratios ×
+seeds × samplers × cycles, plus one full-pool reference per dataset × IR ×
+seed): the workflow, the aggregation and the report all take it from here.
+:func:`run_hash` is the part of the config that can change one run's results
+(the workflow's rerun trigger and the ``config_hash`` of its provenance).
+:func:`check_config` raises :class:`~albench.config.ConfigError` naming the key
+and the valid values, so a typo or a budget that cannot fit the pool stops the
 workflow at parse time instead of hours into a run.
+
+Torch-free, except that validating the hyperparameters of an auxiliary
+objective (``sampler_params.tidal_module``, ``ll4al_module``) imports the
+objectives, hence PyTorch; configs that set none do not pay for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from albench.config import Config, ConfigError
+from albench.config import Config, ConfigError, DatasetConfig, config_hash
+from albench.layout import RunKey
 from albench.pools import pool_class_sizes, resolve_size
+from albench.samplers import SamplerError, get_sampler, resolve
+from albench.samplers.base import OBJECTIVES, objectives_of
+
+__all__ = [
+    "RunKey",
+    "SettingPlan",
+    "check_config",
+    "cycle_runs",
+    "reference_runs",
+    "run_hash",
+    "runs",
+    "sampler_names_of",
+]
+
+
+def sampler_names_of(config: Config) -> list[str]:
+    """The configured samplers' names (``module:Class`` references resolved and registered)."""
+    try:
+        return [resolve(entry).name for entry in config.samplers]
+    except SamplerError as exc:
+        raise ConfigError(f"config.samplers: {exc}") from None
+
+
+def cycle_runs(config: Config) -> Iterator[RunKey]:
+    samplers = sampler_names_of(config)
+    for dataset, settings in config.datasets.items():
+        for ratio in settings.imbalance_ratios:
+            for seed in config.seeds:
+                for sampler in samplers:
+                    for cycle in range(settings.cycles):
+                        yield RunKey(config.experiment, dataset, ratio, seed, sampler, cycle)
+
+
+def reference_runs(config: Config) -> Iterator[RunKey]:
+    for dataset, settings in config.datasets.items():
+        for ratio in settings.imbalance_ratios:
+            for seed in config.seeds:
+                yield RunKey(config.experiment, dataset, ratio, seed)
+
+
+def runs(config: Config) -> list[RunKey]:
+    """Every run of the grid: the cycles, then the references."""
+    return [*cycle_runs(config), *reference_runs(config)]
+
+
+def run_hash(config: Config, key: RunKey) -> str:
+    """Hash of everything in the config that can change the results of run ``key``.
+
+    Editing one sampler's parameters (or those of the objective it trains)
+    changes the hash of that sampler's runs only.
+    """
+    sampler = key.sampler
+    objective_params = []
+    if sampler is not None:
+        needs = get_sampler(sampler, **config.sampler_params.get(sampler, {})).needs
+        objective_params = [
+            config.sampler_params.get(f"{name}_module", {}) for name in objectives_of(needs)
+        ]
+    return config_hash(
+        {
+            "dataset": config.raw["datasets"][key.dataset],
+            "custom_dataset": config.custom_datasets.get(key.dataset),
+            "sampler": sampler,
+            "sampler_params": config.sampler_params.get(sampler, {}) if sampler else {},
+            # At most one objective per run (albench.cycle.train.Requirements): its parameters.
+            "aux_params": objective_params[0] if objective_params else {},
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- checks
 
 
 @dataclass(frozen=True)
@@ -26,6 +108,62 @@ class SettingPlan:
     final_labeled: int | None
 
 
+def check_config(config: Config) -> list[SettingPlan]:
+    """Validate everything that can be checked without training; return the per-setting sizes."""
+    names = sampler_names_of(config)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config.samplers: duplicates in {list(config.samplers)}")
+    _check_sampler_params(config, names)
+    if config.report.baseline not in names:
+        raise ConfigError(
+            f"config.report.baseline: {config.report.baseline!r} is not one of the configured "
+            f"samplers ({', '.join(names)})"
+        )
+    from albench.models.registry import model_names
+
+    plans = []
+    for dataset, settings in config.datasets.items():
+        if settings.model not in model_names():
+            raise ConfigError(
+                f"datasets.{dataset}.model: unknown model {settings.model!r}; "
+                f"valid models: {', '.join(model_names())}"
+            )
+        counts = _class_counts(config, dataset)
+        for ratio in settings.imbalance_ratios:
+            plans.append(_check_setting(settings, ratio, counts))
+    return plans
+
+
+def _check_sampler_params(config: Config, names: list[str]) -> None:
+    objective_keys = {f"{name}_module": name for name in OBJECTIVES.values()}
+    for key, params in config.sampler_params.items():
+        if key in objective_keys:
+            _check_objective_params(objective_keys[key], params)
+            continue
+        if key not in names:
+            raise ConfigError(
+                f"config.sampler_params: {key!r} is not a configured sampler; valid keys: "
+                f"{', '.join(sorted([*names, *objective_keys]))}"
+            )
+    for name in names:
+        try:
+            get_sampler(name, **config.sampler_params.get(name, {}))
+        except SamplerError as exc:
+            raise ConfigError(f"config.sampler_params.{name}: {exc}") from None
+
+
+def _check_objective_params(name: str, params: dict) -> None:
+    from albench.training.objectives import objective_named, objective_parameters
+
+    valid = objective_parameters(objective_named(name))
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"config.sampler_params.{name}_module: unknown parameter(s) "
+            f"{', '.join(unknown)}; valid parameters: {', '.join(valid)}"
+        )
+
+
 def _class_counts(config: Config, dataset: str) -> list[int] | None:
     from albench.data import get_dataset_spec
     from albench.io import read_json
@@ -37,68 +175,29 @@ def _class_counts(config: Config, dataset: str) -> list[int] | None:
     return list(counts) if counts is not None else None
 
 
-def check_config(config: Config) -> list[SettingPlan]:
-    """Validate everything that can be checked without training; return the per-setting sizes."""
-    from albench.cycle import cycle_settings
-    from albench.models.registry import model_names
-    from albench.samplers import get_sampler, sampler_names
-
-    valid_samplers = sampler_names()
-    for name in config.samplers:
-        if name not in valid_samplers:
-            raise ConfigError(
-                f"config.samplers: unknown sampler {name!r}; valid samplers: {', '.join(valid_samplers)}"
-            )
-    if len(set(config.samplers)) != len(config.samplers):
-        raise ConfigError(f"config.samplers: duplicates in {config.samplers}")
-    aux_keys = {"tidal_module", "ll4al_module"}
-    for name, params in config.sampler_params.items():
-        if name in aux_keys:
-            continue
-        if name not in valid_samplers:
-            raise ConfigError(
-                f"config.sampler_params: unknown sampler {name!r}; valid keys: "
-                f"{', '.join(sorted([*valid_samplers, *aux_keys]))}"
-            )
-        try:
-            get_sampler(name, **(params or {}))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"config.sampler_params.{name}: {exc}") from None
-
-    plans = []
-    for dataset, dcfg in config.datasets.items():
-        settings = cycle_settings(config, dataset)
-        if settings.model not in model_names():
-            raise ConfigError(
-                f"datasets.{dataset}.model: unknown model {settings.model!r}; "
-                f"valid models: {', '.join(model_names())}"
-            )
-        counts = _class_counts(config, dataset)
-        for ratio in dcfg.imbalance_ratios:
-            plans.append(_check_setting(config, dataset, ratio, settings, counts))
-    return plans
-
-
-def _check_setting(config, dataset, ratio, settings, counts) -> SettingPlan:
-    where = f"datasets.{dataset} (IR {ratio:g})"
+def _check_setting(settings: DatasetConfig, ratio: float, counts: list[int] | None) -> SettingPlan:
+    where = f"datasets.{settings.name} (IR {ratio:g})"
     if counts is None:
-        return SettingPlan(dataset, ratio, None, None, None, None)
-    dcfg = config.datasets[dataset]
+        return SettingPlan(settings.name, ratio, None, None, None, None)
     try:
         reserved, drawn, _ = pool_class_sizes(
-            counts, imbalance_ratio=ratio, profile=dcfg.pool.profile,
-            reserve_per_class=dcfg.pool.reserve_per_class, head_order=dcfg.pool.head_order,
-            n_max=dcfg.pool.n_max,
-        )  # fmt: skip
+            counts,
+            imbalance_ratio=ratio,
+            profile=settings.pool.profile,
+            reserve_per_class=settings.pool.reserve_per_class,
+            head_order=settings.pool.head_order,
+            n_max=settings.pool.n_max,
+        )
         pool_size = sum(reserved) + sum(drawn)
-        initial = resolve_size(dcfg.initial.size, dcfg.initial.fraction, pool_size,
-                               f"{where}.initial")  # fmt: skip
+        initial = resolve_size(
+            settings.initial.size, settings.initial.fraction, pool_size, f"{where}.initial"
+        )
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if initial < sum(reserved):
         raise ConfigError(
             f"{where}.initial: {initial} samples cannot hold the {sum(reserved)} reserved seeds "
-            f"(pool.reserve_per_class={dcfg.pool.reserve_per_class})"
+            f"(pool.reserve_per_class={settings.pool.reserve_per_class})"
         )
     budget = settings.budget_for(pool_size)
     final = initial + (settings.cycles - 1) * budget
@@ -112,4 +211,4 @@ def _check_setting(config, dataset, ratio, settings, counts) -> SettingPlan:
             f"{where}: budget {budget} is larger than the scored subset ({settings.subset}); "
             "raise `subset` or lower `budget`"
         )
-    return SettingPlan(dataset, ratio, pool_size, initial, budget, final)
+    return SettingPlan(settings.name, ratio, pool_size, initial, budget, final)

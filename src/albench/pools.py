@@ -2,7 +2,7 @@
 
 The imbalance is applied to the *training pool* only; the test set stays as
 published (Cao et al., 2019; the TiDAL code). Construction, following TiDAL's
-``make_imbalance`` (methods-and-protocols §1.6):
+``make_imbalance`` (``utils/make_imbalance.py``; docs/methods.md):
 
 1. Reserve ``reserve_per_class`` random samples of every class (TiDAL: 1, its
    ``init_dist=random`` seeds). They belong to the pool and open every initial set.
@@ -24,12 +24,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from albench.io import read_json, write_json
 from albench.seeding import derive_seed
+
+if TYPE_CHECKING:
+    from albench.config import PoolConfig
 
 PROFILES = ("exp", "step")
 INITIAL_STRATEGIES = ("random", "balanced")
@@ -165,21 +168,32 @@ def build_pool(
     *,
     num_classes: int,
     imbalance_ratio: float = 1,
-    profile: str = "exp",
     seed: int = 0,
-    reserve_per_class: int = 1,
-    head_order: list[int] | None = None,
-    n_max: int | None = None,
+    config: PoolConfig | None = None,
     dataset: str = "",
     data_hash: str = "",
 ) -> Pool:
-    """Draw a (long-tailed) pool from the train labels; deterministic given ``seed``."""
+    """Draw a (long-tailed) pool from the train labels; deterministic given ``seed``.
+
+    ``config`` (:class:`albench.config.PoolConfig`) sets the profile, the
+    reserved seeds per class, the head order and ``n_max``; default: ``exp``,
+    one seed per class, label order, ⌊|rest|/C⌋.
+    """
+    from albench.config import PoolConfig
+
+    config = config or PoolConfig()
+    profile, reserve_per_class = config.profile, config.reserve_per_class
+    head_order, n_max = config.head_order, config.n_max
     labels = np.asarray(labels, dtype=np.int64)
     by_class = [np.flatnonzero(labels == c) for c in range(num_classes)]
     _, drawn_counts, n_max = pool_class_sizes(
-        [len(m) for m in by_class], imbalance_ratio=imbalance_ratio, profile=profile,
-        reserve_per_class=reserve_per_class, head_order=head_order, n_max=n_max,
-    )  # fmt: skip
+        [len(m) for m in by_class],
+        imbalance_ratio=imbalance_ratio,
+        profile=profile,
+        reserve_per_class=reserve_per_class,
+        head_order=head_order,
+        n_max=n_max,
+    )
     order = list(range(num_classes)) if head_order is None else [int(c) for c in head_order]
     gen = np.random.default_rng(derive_seed(seed, "pool"))
     reserved, kept = [], []

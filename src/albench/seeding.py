@@ -28,8 +28,3 @@ def derive_seed(seed: int, stream: str, *extra: int) -> int:
     entropy = [int(seed), zlib.crc32(stream.encode()), *map(int, extra)]
     state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
     return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
-
-
-def rng(seed: int, stream: str, *extra: int) -> np.random.Generator:
-    """A NumPy generator for one named stream."""
-    return np.random.default_rng(derive_seed(seed, stream, *extra))

@@ -50,7 +50,9 @@ def test_pool_build_and_summary(tmp_path, capsys):
                 "experiment": "t",
                 "seeds": [4],
                 "cache_dir": str(tmp_path / "cache"),
-                "datasets": {"digits": {"imbalance_ratios": [1, 10], "initial": {"size": 30}}},
+                "datasets": {
+                    "digits": {"imbalance_ratios": [1, 10], "initial": {"size": 30}, "budget": 10}
+                },
             }
         )
     )

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def minimal(**over):
-    data = {"experiment": "t", "datasets": {"digits": {"initial": {"size": 20}}}}
+    data = {"experiment": "t", "datasets": {"digits": {"initial": {"size": 20}, "budget": 10}}}
     data.update(over)
     return data
 
@@ -21,7 +21,7 @@ def minimal(**over):
 def test_default_config_loads():
     config = load_config(REPO / "config" / "config.yaml")
     assert "fashion_mnist" in config.datasets
-    assert config.datasets["fashion_mnist"].imbalance_ratios == [1.0, 10.0]
+    assert config.datasets["fashion_mnist"].imbalance_ratios == (1.0, 10.0)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,12 @@ def test_default_config_loads():
             "datasets.digits.pool: unknown key",
         ),
         ({"datasets": {"digits": {}}}, "`experiment`"),
+        (minimal(datasets={"digits": {"initial": {"size": 20}}}), "exactly one of `budget`"),
+        (minimal(report={"metric": "acc"}), "report.metric: 'acc' is not one of accuracy"),
+        (minimal(report={"ci_level": 1.5}), "report.ci_level must be a finite number in (0, 1)"),
+        (minimal(report={"n_resamples": 0}), "report.n_resamples must be an integer >= 1"),
+        (minimal(report={"metrik": 1}), "config.report: unknown key(s) 'metrik'"),
+        (minimal(experiment="a/b"), "must match"),
     ],
 )
 def test_bad_configs_name_the_key(data, message):
@@ -57,6 +63,10 @@ def test_load_config_reports_the_file(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("{}\n")
+    with pytest.raises(ConfigError, match=f"{empty}: the config is empty"):
+        load_config(empty)
 
 
 def test_config_hash_ignores_key_order():

@@ -10,16 +10,28 @@ import pytest
 from albench.aggregate import aggregate
 from albench.config import Config, ConfigError
 from albench.data import get_dataset_spec
-from albench.layout import cycle_dir, format_ratio
+from albench.layout import RunKey, format_ratio
 from albench.plan import check_config
 
 
 def config(**dataset) -> Config:
-    entry = {"imbalance_ratios": [1, 10], "initial": {"size": 40}, "cycles": 3, "budget": 20,
-             "subset": 300}  # fmt: skip
+    entry = {
+        "imbalance_ratios": [1, 10],
+        "initial": {"size": 40},
+        "cycles": 3,
+        "budget": 20,
+        "subset": 300,
+    }
     entry.update(dataset)
-    return Config.from_dict({"experiment": "t", "seeds": [0, 1], "samplers": ["random", "margin"],
-                             "cache_dir": "/nonexistent", "datasets": {"digits": entry}})  # fmt: skip
+    return Config.from_dict(
+        {
+            "experiment": "t",
+            "seeds": [0, 1],
+            "samplers": ["random", "margin"],
+            "cache_dir": "/nonexistent",
+            "datasets": {"digits": entry},
+        }
+    )
 
 
 def test_plan_reports_pool_sizes_from_the_published_class_counts():
@@ -48,9 +60,29 @@ def test_plan_rejects_what_cannot_run(overrides, message):
 def test_unknown_samplers_and_sampler_params_are_named():
     base = config()
     with pytest.raises(ConfigError, match="unknown sampler 'entropi'; valid samplers: badge"):
-        check_config(Config.from_dict({**base.raw, "samplers": ["entropi"]}))
+        check_config(Config.from_dict({**base.raw, "samplers": ["random", "entropi"]}))
+    with pytest.raises(ConfigError, match=r"sampler_params: 'entropy' is not a configured sampler"):
+        check_config(Config.from_dict({**base.raw, "sampler_params": {"entropy": {}}}))
+    with pytest.raises(
+        ConfigError,
+        match=r"tidal_module: unknown parameter\(s\) wieght; valid "
+        "parameters: weight, hidden",
+    ):
+        check_config(
+            Config.from_dict({**base.raw, "sampler_params": {"tidal_module": {"wieght": 1}}})
+        )
+    with pytest.raises(ConfigError, match=r"report.baseline: 'randm' is not one of the configured"):
+        check_config(Config.from_dict({**base.raw, "report": {"baseline": "randm"}}))
     with pytest.raises(ConfigError, match=r"sampler_params\.coreset: .*chunk"):
-        check_config(Config.from_dict({**base.raw, "sampler_params": {"coreset": {"chunk": 0}}}))
+        check_config(
+            Config.from_dict(
+                {
+                    **base.raw,
+                    "samplers": ["random", "coreset"],
+                    "sampler_params": {"coreset": {"chunk": 0}},
+                }
+            )
+        )
 
 
 def test_published_class_counts_match_the_prepared_data(digits, fashion_mnist):
@@ -61,16 +93,21 @@ def test_published_class_counts_match_the_prepared_data(digits, fashion_mnist):
 
 def test_aggregate_lists_missing_and_failed_runs(tmp_path):
     cfg = config()
-    metrics = {"num_labeled": 40, "test": {"accuracy": 0.5, "balanced_accuracy": 0.4},
-               "train": {"loss": 1.0, "accuracy": 0.6},
-               "provenance": {"config_hash": "c", "data_hash": "d", "code_version": "v",
-                              "device": "cpu"},
-               "run": {"wall_time_s": {"train": 1.0, "total": 2.0}, "slurm_job_id": "17",
-                       "peak_memory": {"host_rss_mb": 100.0}}}  # fmt: skip
-    ok = cycle_dir(tmp_path, "t", "digits", 10, 1, "margin", 2)
+    metrics = {
+        "num_labeled": 40,
+        "test": {"accuracy": 0.5, "balanced_accuracy": 0.4},
+        "train": {"loss": 1.0, "accuracy": 0.6},
+        "provenance": {"config_hash": "c", "data_hash": "d", "code_version": "v", "device": "cpu"},
+        "run": {
+            "wall_time_s": {"train": 1.0, "total": 2.0},
+            "slurm_job_id": "17",
+            "peak_memory": {"host_rss_mb": 100.0},
+        },
+    }
+    ok = RunKey("t", "digits", 10, 1, "margin", 2).dir(tmp_path)
     ok.mkdir(parents=True)
     (ok / "metrics.json").write_text(json.dumps(metrics))
-    bad = cycle_dir(tmp_path, "t", "digits", 1, 0, "random", 0)
+    bad = RunKey("t", "digits", 1, 0, "random", 0).dir(tmp_path)
     bad.mkdir(parents=True)
     (bad / "metrics.json").write_text("{not json")
     cycles = aggregate(cfg, tmp_path, tmp_path / "summary")
@@ -84,3 +121,29 @@ def test_aggregate_lists_missing_and_failed_runs(tmp_path):
     references = pd.read_csv(tmp_path / "summary" / "reference.csv")
     assert len(references) == 4 and set(references["status"]) == {"missing"}
     assert format_ratio(10.0) == "10" and format_ratio(2.5) == "2.5"
+
+
+def test_the_grid_is_every_cycle_then_every_reference():
+    from albench.plan import cycle_runs, reference_runs, runs
+
+    cfg = config()
+    grid = runs(cfg)
+    assert len(list(cycle_runs(cfg))) == 2 * 2 * 2 * 3 and len(list(reference_runs(cfg))) == 4
+    assert grid[0] == RunKey("t", "digits", 1.0, 0, "random", 0)
+    assert grid[-1] == RunKey("t", "digits", 10.0, 1) and grid[-1].is_reference
+    assert str(grid[0].dir("results")) == "results/t/digits/ir1/seed0/random/cycle0"
+    assert str(grid[-1].dir("results")) == "results/t/digits/ir10/seed1/full"
+
+
+def test_run_hash_changes_only_for_runs_whose_settings_change():
+    from albench.plan import run_hash
+
+    base = config()
+    tidal = Config.from_dict({**base.raw, "samplers": ["random", "tidal_entropy"]})
+    changed = Config.from_dict({**tidal.raw, "sampler_params": {"tidal_module": {"weight": 2.0}}})
+    random_key = RunKey("t", "digits", 1.0, 0, "random", 1)
+    tidal_key = RunKey("t", "digits", 1.0, 0, "tidal_entropy", 1)
+    assert run_hash(tidal, random_key) == run_hash(changed, random_key)
+    assert run_hash(tidal, tidal_key) != run_hash(changed, tidal_key)
+    reference = RunKey("t", "digits", 1.0, 0)
+    assert run_hash(tidal, reference) == run_hash(changed, reference)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from albench.config import PoolConfig
 from albench.pools import (
     LabeledSet,
     Pool,
@@ -22,7 +23,7 @@ def balanced_labels(num_classes: int, per_class: int) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("num_classes", "ratio", "pool_size", "head", "tail"),
-    [  # methods-and-protocols §1.6: 50,000 samples, one seed per class removed first
+    [  # the TiDAL code's make_imbalance: 50,000 samples, one seed per class removed first
         (10, 10, 20_436, 4_999, 499),
         (10, 100, 12_413, 4_999, 49),
         (100, 10, 19_641, 499, 49),
@@ -59,7 +60,13 @@ def test_ratio_one_keeps_the_whole_training_set():
 
 def test_head_order_chooses_the_head_classes():
     labels = balanced_labels(4, 101)
-    pool = build_pool(labels, num_classes=4, imbalance_ratio=100, head_order=[3, 2, 1, 0], seed=0)
+    pool = build_pool(
+        labels,
+        num_classes=4,
+        imbalance_ratio=100,
+        config=PoolConfig(head_order=[3, 2, 1, 0]),
+        seed=0,
+    )
     counts = np.asarray(pool.class_counts) - 1
     assert counts.tolist() == [1, 4, 21, 100]  # int(100 * 0.01 ** (i/3)) for i = 3, 2, 1, 0
 
@@ -147,12 +154,14 @@ def test_budget_larger_than_the_pool_is_an_error_not_a_clip():
 
 def test_other_bad_inputs_name_the_value():
     labels = balanced_labels(3, 10)
-    with pytest.raises(ValueError, match="unknown imbalance profile 'linear'"):
-        build_pool(labels, num_classes=3, imbalance_ratio=2, profile="linear")
+    with pytest.raises(ValueError, match="profile: 'linear' is not one of exp, step"):
+        PoolConfig(profile="linear")
     with pytest.raises(ValueError, match="head_order must be a permutation"):
-        build_pool(labels, num_classes=3, imbalance_ratio=2, head_order=[0, 0, 1])
+        build_pool(
+            labels, num_classes=3, imbalance_ratio=2, config=PoolConfig(head_order=[0, 0, 1])
+        )
     with pytest.raises(ValueError, match="n_max"):
-        build_pool(labels, num_classes=3, imbalance_ratio=2, n_max=50)
+        build_pool(labels, num_classes=3, imbalance_ratio=2, config=PoolConfig(n_max=50))
     pool = build_pool(labels, num_classes=3, imbalance_ratio=1)
     with pytest.raises(ValueError, match="unknown initial-set strategy 'greedy'"):
         initial_labeled_set(pool, labels, size=5, strategy="greedy")

@@ -21,9 +21,17 @@ from pathlib import Path
 import numpy as np
 
 CIFAR10_NAMES = [
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-]  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 def pattern(n: int, start: int = 0) -> np.ndarray:

@@ -58,8 +58,10 @@ def test_inat_splits_labels_remapping_and_resize(tmp_path):
     np.testing.assert_array_equal(ds.train_labels, expected.train_labels)
     assert ds.class_names == ["obfuscated_0", "obfuscated_2", "obfuscated_3"]
     # Solid-colour JPEGs: every pixel within a few grey levels of the category colour.
-    for images, colours in ((ds.train_images, expected.train_images),
-                            (ds.test_images, expected.test_images)):  # fmt: skip
+    for images, colours in (
+        (ds.train_images, expected.train_images),
+        (ds.test_images, expected.test_images),
+    ):
         error = np.abs(images.astype(int) - colours[:, None, None, :].astype(int))
         assert error.max() <= 4
     assert ds.train_images[0, 3, 3].tolist() == pytest.approx([250, 10, 10], abs=4)  # id 0 red
@@ -83,8 +85,10 @@ def test_inat_default_size_and_categories_file_names(tmp_path):
     meta = _meta(cache, "inat2018")
     assert meta["extra"]["class_names_from"] == "categories.json"
     assert sorted(Path(f["path"]).name for f in meta["source"]["files"]) == [
-        "categories.json", "train2018.json", "val2018.json",
-    ]  # fmt: skip
+        "categories.json",
+        "train2018.json",
+        "val2018.json",
+    ]
 
 
 def test_inat_workers_give_identical_arrays(tmp_path):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from albench.models import Backbone, ModelOutput, ResNet18, SmallCNN, build_model, model_names
+from albench.models.base import Backbone, ModelOutput
+from albench.models.registry import build_model, model_names
+from albench.models.resnet import ResNet18
+from albench.models.small_cnn import SmallCNN
 
 
 def _forward(model: Backbone, channels: int, size: int, batch: int = 2) -> ModelOutput:

@@ -42,13 +42,19 @@ def _candidates(sampler: str, seed: int, ratio: float) -> pd.DataFrame:
     labels = rng.integers(0, 10, N_CANDIDATES)
     entropy = rng.uniform(0, 2.3, N_CANDIDATES)
     correct = rng.uniform(0, 2.3, N_CANDIDATES) > entropy  # uncertain samples are mostly wrong
-    frame = pd.DataFrame({
-        "index": np.arange(N_CANDIDATES) * 3, "label": labels,
-        "predicted": np.where(correct, labels, (labels + 1) % 10), "correct": correct,
-        "is_tail": labels >= 5 if ratio > 1 else np.zeros(N_CANDIDATES, bool),
-        "selected": np.arange(N_CANDIDATES) < 10, "entropy": entropy,
-        "margin": -rng.uniform(0, 1, N_CANDIDATES), "least_confidence": entropy / 2.3,
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "index": np.arange(N_CANDIDATES) * 3,
+            "label": labels,
+            "predicted": np.where(correct, labels, (labels + 1) % 10),
+            "correct": correct,
+            "is_tail": labels >= 5 if ratio > 1 else np.zeros(N_CANDIDATES, bool),
+            "selected": np.arange(N_CANDIDATES) < 10,
+            "entropy": entropy,
+            "margin": -rng.uniform(0, 1, N_CANDIDATES),
+            "least_confidence": entropy / 2.3,
+        }
+    )
     if sampler in ("tidal_entropy", "td_entropy"):
         frame["td_entropy"] = entropy * 0.8 + rng.uniform(0, 0.3, N_CANDIDATES)
         frame["td_margin"] = frame["margin"] * 0.7
@@ -68,15 +74,27 @@ def build_synthetic_results(root: Path) -> Path:
         for seed in SEEDS:
             for sampler in SAMPLERS:
                 for cycle in CYCLES:
-                    key = dict(zip(KEY_COLUMNS, (EXPERIMENT, dataset, ratio, sampler, seed, cycle),
-                                   strict=True))  # fmt: skip
+                    key = dict(
+                        zip(
+                            KEY_COLUMNS,
+                            (EXPERIMENT, dataset, ratio, sampler, seed, cycle),
+                            strict=True,
+                        )
+                    )
                     status = MISSING.get((dataset, ratio, sampler, seed, cycle), "ok")
                     if status != "ok":
                         rows.append({**key, "status": status, "error": f"synthetic {status}"})
                         continue
                     acc = synthetic_accuracy(sampler, seed, cycle)
-                    rows.append({**key, "status": "ok", "num_labeled": BUDGETS[cycle],
-                                 "accuracy": acc, "balanced_accuracy": acc - 0.02})  # fmt: skip
+                    rows.append(
+                        {
+                            **key,
+                            "status": "ok",
+                            "num_labeled": BUDGETS[cycle],
+                            "accuracy": acc,
+                            "balanced_accuracy": acc - 0.02,
+                        }
+                    )
                     run = setting / f"seed{seed}" / sampler / f"cycle{cycle}"
                     run.mkdir(parents=True, exist_ok=True)
                     diagnostics = {}
@@ -86,18 +104,27 @@ def build_synthetic_results(root: Path) -> Path:
                             diagnostics["kl_actual_vs_predicted"] = 0.02 - 0.005 * cycle
                     (run / "metrics.json").write_text(json.dumps({"diagnostics": diagnostics}))
                     if cycle == 0:
-                        _candidates(sampler, seed, ratio).to_csv(run / "candidates.csv",
-                                                                 index=False)  # fmt: skip
+                        _candidates(sampler, seed, ratio).to_csv(
+                            run / "candidates.csv", index=False
+                        )
             ok = (dataset, ratio, seed) != MISSING_REFERENCE
-            refs.append({"experiment": EXPERIMENT, "dataset": dataset, "imbalance_ratio": ratio,
-                         "seed": seed, "status": "ok" if ok else "missing",
-                         "num_labeled": 1000 if ok else None,
-                         "accuracy": 0.90 + 0.01 * seed if ok else None,
-                         "balanced_accuracy": 0.88 if ok else None})  # fmt: skip
+            refs.append(
+                {
+                    "experiment": EXPERIMENT,
+                    "dataset": dataset,
+                    "imbalance_ratio": ratio,
+                    "seed": seed,
+                    "status": "ok" if ok else "missing",
+                    "num_labeled": 1000 if ok else None,
+                    "accuracy": 0.90 + 0.01 * seed if ok else None,
+                    "balanced_accuracy": 0.88 if ok else None,
+                }
+            )
     summary = root / EXPERIMENT / "summary"
     summary.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=KEY_COLUMNS + MEASURE_COLUMNS).to_csv(summary / "cycles.csv",
-                                                                     index=False)  # fmt: skip
+    pd.DataFrame(rows, columns=KEY_COLUMNS + MEASURE_COLUMNS).to_csv(
+        summary / "cycles.csv", index=False
+    )
     ref_columns = ["experiment", "dataset", "imbalance_ratio", "seed", *MEASURE_COLUMNS]
     pd.DataFrame(refs).reindex(columns=ref_columns).to_csv(summary / "reference.csv", index=False)
     return summary
@@ -106,8 +133,9 @@ def build_synthetic_results(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def synthetic():
     """The store's design (gains, samplers, accuracy formula), for tests to compute expectations."""
-    return SimpleNamespace(samplers=SAMPLERS, gain=GAIN, accuracy=synthetic_accuracy,
-                           build=build_synthetic_results)  # fmt: skip
+    return SimpleNamespace(
+        samplers=SAMPLERS, gain=GAIN, accuracy=synthetic_accuracy, build=build_synthetic_results
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +145,9 @@ def synthetic_summary(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built_report(synthetic_summary: Path, tmp_path_factory) -> tuple[Path, list[Path]]:
-    from albench.report.build import ReportOptions, build_report
+    from albench.config import ReportConfig
+    from albench.report.build import build_report
 
     out = tmp_path_factory.mktemp("report")
-    options = ReportOptions(n_resamples=2000)
+    options = ReportConfig(n_resamples=2000)
     return out, build_report(synthetic_summary, synthetic_summary.parents[1], out, options)

@@ -9,15 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from albench.report.build import (
-    FIGURES,
-    TABLES,
-    ReportOptions,
-    collect_candidates,
-    expected_outputs,
-    informativeness_curves,
-    load_summary,
-)
+from albench.config import ReportConfig
+from albench.report.build import collect_candidates, informativeness_curves, load_summary
+from albench.report.outputs import FIGURES, TABLES, expected_outputs
 from albench.report.tables import FORMATS
 
 
@@ -39,11 +33,15 @@ def test_every_figure_and_table_file_is_written(built_report):
 def test_missing_and_failed_runs_are_listed(built_report):
     out, _ = built_report
     missing = pd.read_csv(out / "missing.csv")
-    got = {(r.kind, r.dataset, r.imbalance_ratio, r.sampler, r.seed, r.status)
-           for r in missing.itertuples()}  # fmt: skip
-    assert got == {("cycle", "toy", 10.0, "entropy", 2, "missing"),
-                   ("cycle", "other", 1.0, "random", 1, "failed"),
-                   ("reference", "other", 1.0, "full", 2, "missing")}  # fmt: skip
+    got = {
+        (r.kind, r.dataset, r.imbalance_ratio, r.sampler, r.seed, r.status)
+        for r in missing.itertuples()
+    }
+    assert got == {
+        ("cycle", "toy", 10.0, "entropy", 2, "missing"),
+        ("cycle", "other", 1.0, "random", 1, "failed"),
+        ("reference", "other", 1.0, "full", 2, "missing"),
+    }
     notes = (out / "notes.md").read_text()
     assert "missing or failed runs: 3" in notes
     for sampler in ("entropy", "tidal_entropy", "td_entropy"):
@@ -56,12 +54,19 @@ def test_relative_improvement_table_matches_the_synthetic_gains(built_report, sy
     out, _ = built_report
     synthetic_accuracy = synthetic.accuracy
     ri = pd.read_csv(out / "tables" / "relative_improvement.csv")
-    curve = ri[(ri["dataset"] == "toy") & (ri["imbalance_ratio"] == 1.0)
-               & (ri["sampler"] == "tidal_entropy")]  # fmt: skip
+    curve = ri[
+        (ri["dataset"] == "toy")
+        & (ri["imbalance_ratio"] == 1.0)
+        & (ri["sampler"] == "tidal_entropy")
+    ]
     assert curve["cycle"].tolist() == [0, 1, 2]  # the CSV holds every budget
     row = curve.iloc[-1]
-    expected = [100 * (synthetic_accuracy("tidal_entropy", s, 2) - synthetic_accuracy("random", s, 2))
-                / synthetic_accuracy("random", s, 2) for s in (0, 1, 2)]  # fmt: skip
+    expected = [
+        100
+        * (synthetic_accuracy("tidal_entropy", s, 2) - synthetic_accuracy("random", s, 2))
+        / synthetic_accuracy("random", s, 2)
+        for s in (0, 1, 2)
+    ]
     assert row["cycle"] == 2 and row["num_labeled"] == 60
     assert row["ri_mean"] == pytest.approx(sum(expected) / 3, rel=1e-5)
     assert row["ri_ci_low"] <= row["ri_mean"] <= row["ri_ci_high"]
@@ -92,10 +97,18 @@ def test_informativeness_sources_and_scores(synthetic_summary):
     cycles, _ = load_summary(synthetic_summary)
     candidates = collect_candidates(cycles, synthetic_summary.parents[1])
     assert len(candidates) == 3 * 3 * 4  # settings x seeds x samplers, cycle 0
-    summary, per_seed = informativeness_curves(candidates, "random", ReportOptions(n_resamples=200))
+    summary, per_seed = informativeness_curves(candidates, "random", ReportConfig(n_resamples=200))
     scores = set(summary["score"])
-    assert scores == {"random", "entropy", "margin", "least_confidence", "td_entropy",
-                      "td_margin", "tidal_entropy", "tidal_margin"}  # fmt: skip
+    assert scores == {
+        "random",
+        "entropy",
+        "margin",
+        "least_confidence",
+        "td_entropy",
+        "td_margin",
+        "tidal_entropy",
+        "tidal_margin",
+    }
     sources = per_seed.groupby("score")["source"].agg(set).to_dict()
     assert sources["td_entropy"] == {"td_entropy"} and sources["entropy"] == {"entropy"}
     assert sources["least_confidence"] == {"random"} and sources["random"] == {"random"}
@@ -104,12 +117,12 @@ def test_informativeness_sources_and_scores(synthetic_summary):
 
 
 def test_options_come_from_the_config_section():
-    opts = ReportOptions.from_mapping({"metric": "balanced_accuracy", "n_resamples": 500})
+    opts = ReportConfig.from_dict({"metric": "balanced_accuracy", "n_resamples": 500})
     assert opts.metric == "balanced_accuracy" and opts.n_resamples == 500
     with pytest.raises(ValueError, match="unknown key"):
-        ReportOptions.from_mapping({"bootstraps": 5})
-    with pytest.raises(ValueError, match="valid: accuracy, balanced_accuracy"):
-        ReportOptions(metric="f1")
+        ReportConfig.from_dict({"bootstraps": 5})
+    with pytest.raises(ValueError, match="not one of accuracy, balanced_accuracy"):
+        ReportConfig(metric="f1")
 
 
 def test_cli_handler_passes_paths_and_options(synthetic_summary, tmp_path, capsys, monkeypatch):
@@ -126,9 +139,16 @@ def test_cli_handler_passes_paths_and_options(synthetic_summary, tmp_path, capsy
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
-        ["report", "--summary", str(synthetic_summary), "--out", str(tmp_path / "rep"),
-         "--metric", "balanced_accuracy"]
-    )  # fmt: skip
+        [
+            "report",
+            "--summary",
+            str(synthetic_summary),
+            "--out",
+            str(tmp_path / "rep"),
+            "--metric",
+            "balanced_accuracy",
+        ]
+    )
     assert cli.run(args) == 0
     ((summary, results, out, options),) = calls
     assert summary == synthetic_summary and out == tmp_path / "rep"
@@ -145,7 +165,7 @@ def test_single_seed_without_references_or_baseline_still_reports_and_says_why(s
     cycles[cycles["seed"] == 0].to_csv(summary / "cycles.csv", index=False)
     (summary / "reference.csv").unlink()
     out = tmp_path / "rep"
-    options = ReportOptions(n_resamples=100)
+    options = ReportConfig(n_resamples=100)
     build_report(summary, summary.parents[1], out, options)
     notes = (out / "notes.md").read_text()
     assert "single seed: their CI is degenerate" in notes

@@ -16,18 +16,32 @@ def _cycles(rows) -> pd.DataFrame:
     out = []
     for row in rows:
         dataset, ratio, sampler, seed, cycle, budget, acc, *status = row
-        out.append({"experiment": "x", "dataset": dataset, "imbalance_ratio": float(ratio),
-                    "sampler": sampler, "seed": seed, "cycle": cycle,
-                    "status": status[0] if status else "ok", "num_labeled": budget,
-                    "accuracy": acc, "balanced_accuracy": acc})  # fmt: skip
+        out.append(
+            {
+                "experiment": "x",
+                "dataset": dataset,
+                "imbalance_ratio": float(ratio),
+                "sampler": sampler,
+                "seed": seed,
+                "cycle": cycle,
+                "status": status[0] if status else "ok",
+                "num_labeled": budget,
+                "accuracy": acc,
+                "balanced_accuracy": acc,
+            }
+        )
     return pd.DataFrame(out)
 
 
 def test_relative_improvement_and_delta_on_a_hand_made_table():
-    cycles = _cycles([
-        ("d", 1, "random", 0, 0, 10, 0.50), ("d", 1, "random", 1, 0, 10, 0.60),
-        ("d", 1, "entropy", 0, 0, 10, 0.55), ("d", 1, "entropy", 1, 0, 10, 0.66),
-    ])  # fmt: skip
+    cycles = _cycles(
+        [
+            ("d", 1, "random", 0, 0, 10, 0.50),
+            ("d", 1, "random", 1, 0, 10, 0.60),
+            ("d", 1, "entropy", 0, 0, 10, 0.55),
+            ("d", 1, "entropy", 1, 0, 10, 0.66),
+        ]
+    )
     per_seed, notes = m.paired_improvement(cycles)
     per_seed = per_seed.sort_values("seed")
     assert per_seed["ri"].tolist() == pytest.approx([10.0, 10.0])
@@ -41,10 +55,14 @@ def test_relative_improvement_and_delta_on_a_hand_made_table():
 
 def test_improvement_is_paired_by_seed_not_ratio_of_means():
     # Per seed: +10 % and 0 % -> mean 5 %. Unpaired: (0.62 - 0.60)/0.60 = 3.33 %.
-    cycles = _cycles([
-        ("d", 1, "random", 0, 0, 10, 0.40), ("d", 1, "random", 1, 0, 10, 0.80),
-        ("d", 1, "margin", 0, 0, 10, 0.44), ("d", 1, "margin", 1, 0, 10, 0.80),
-    ])  # fmt: skip
+    cycles = _cycles(
+        [
+            ("d", 1, "random", 0, 0, 10, 0.40),
+            ("d", 1, "random", 1, 0, 10, 0.80),
+            ("d", 1, "margin", 0, 0, 10, 0.44),
+            ("d", 1, "margin", 1, 0, 10, 0.80),
+        ]
+    )
     per_seed, _ = m.paired_improvement(cycles)
     paired = per_seed["ri"].mean()
     unpaired = 100 * (0.62 - 0.60) / 0.60
@@ -53,10 +71,14 @@ def test_improvement_is_paired_by_seed_not_ratio_of_means():
 
 
 def test_a_seed_without_its_random_partner_is_excluded_with_a_note():
-    cycles = _cycles([
-        ("d", 10, "random", 0, 0, 10, 0.50), ("d", 10, "random", 1, 0, 10, None, "failed"),
-        ("d", 10, "badge", 0, 0, 10, 0.60), ("d", 10, "badge", 1, 0, 10, 0.90),
-    ])  # fmt: skip
+    cycles = _cycles(
+        [
+            ("d", 10, "random", 0, 0, 10, 0.50),
+            ("d", 10, "random", 1, 0, 10, None, "failed"),
+            ("d", 10, "badge", 0, 0, 10, 0.60),
+            ("d", 10, "badge", 1, 0, 10, 0.90),
+        ]
+    )
     per_seed, notes = m.paired_improvement(cycles)
     assert per_seed["seed"].tolist() == [0]
     assert per_seed["ri"].tolist() == pytest.approx([20.0])
@@ -94,10 +116,14 @@ def test_aubc_is_the_normalised_trapezoid():
 
 
 def test_aubc_per_run_excludes_runs_with_a_missing_cycle():
-    cycles = _cycles([
-        ("d", 1, "random", 0, 0, 10, 0.5), ("d", 1, "random", 0, 1, 20, 0.7),
-        ("d", 1, "random", 1, 0, 10, 0.5), ("d", 1, "random", 1, 1, 20, None, "missing"),
-    ])  # fmt: skip
+    cycles = _cycles(
+        [
+            ("d", 1, "random", 0, 0, 10, 0.5),
+            ("d", 1, "random", 0, 1, 20, 0.7),
+            ("d", 1, "random", 1, 0, 10, 0.5),
+            ("d", 1, "random", 1, 1, 20, None, "missing"),
+        ]
+    )
     runs, notes = m.aubc_per_run(cycles)
     assert runs["seed"].tolist() == [0] and runs["aubc"].tolist() == pytest.approx([0.6])
     assert "random seed 1 excluded" in notes[0].message and "missing" in notes[0].message
@@ -140,10 +166,14 @@ def test_penalty_matrix_weights_budgets_and_sums_settings():
 
 
 def test_penalty_matrix_skips_constant_differences_and_single_seeds():
-    constant = _cycles([
-        ("d", 1, s, seed, c, 10, 0.5 + (0.1 if s == "A" else 0.0) + 0.01 * seed)
-        for s in ("A", "B") for seed in range(4) for c in (0, 1)
-    ])  # fmt: skip
+    constant = _cycles(
+        [
+            ("d", 1, s, seed, c, 10, 0.5 + (0.1 if s == "A" else 0.0) + 0.01 * seed)
+            for s in ("A", "B")
+            for seed in range(4)
+            for c in (0, 1)
+        ]
+    )
     result = m.penalty_matrix(constant)
     assert result.matrix.to_numpy().sum() == 0.0
     assert math.isnan(result.tests["p"].iloc[0])
@@ -161,8 +191,9 @@ def test_penalty_matrix_can_include_the_initial_budget():
 
 
 def test_average_ranks_with_ties():
-    scores = pd.DataFrame({"a": [0.9, 0.7, 0.8], "b": [0.8, 0.7, 0.9], "c": [0.1, 0.2, 0.3]},
-                          index=["s1", "s2", "s3"])  # fmt: skip
+    scores = pd.DataFrame(
+        {"a": [0.9, 0.7, 0.8], "b": [0.8, 0.7, 0.9], "c": [0.1, 0.2, 0.3]}, index=["s1", "s2", "s3"]
+    )
     # s1: a1 b2 c3; s2: a1.5 b1.5 c3; s3: b1 a2 c3.
     ranks = m.average_ranks(scores)
     assert ranks.to_dict() == pytest.approx({"a": 4.5 / 3, "b": 4.5 / 3, "c": 3.0})
@@ -170,9 +201,15 @@ def test_average_ranks_with_ties():
 
 
 def test_block_table_keeps_complete_settings_only():
-    frame = pd.DataFrame({"dataset": ["d", "d", "e"], "imbalance_ratio": [1.0, 1.0, 1.0],
-                          "sampler": ["a", "b", "a"], "seed": [0, 0, 0],
-                          "aubc": [0.5, 0.6, 0.7]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "dataset": ["d", "d", "e"],
+            "imbalance_ratio": [1.0, 1.0, 1.0],
+            "sampler": ["a", "b", "a"],
+            "seed": [0, 0, 0],
+            "aubc": [0.5, 0.6, 0.7],
+        }
+    )
     table, notes = m.block_table(frame, "aubc")
     assert list(table.index) == ["d, IR 1"] and list(table.columns) == ["a", "b"]
     assert "e, IR 1 dropped" in notes[0].message
@@ -184,8 +221,9 @@ def test_friedman_is_skipped_with_two_settings_and_runs_with_four():
     assert not skipped.ran and "only 2 complete setting(s)" in skipped.reason
     assert skipped.ranks.to_dict() == pytest.approx({"a": 1.0, "b": 2.0, "c": 3.0})
     assert "at least 3" in m.friedman_test(two[["a", "b"]].iloc[[0, 1, 0]]).reason
-    four = pd.DataFrame({"a": [0.9, 0.8, 0.7, 0.6], "b": [0.5, 0.4, 0.5, 0.4],
-                         "c": [0.1, 0.2, 0.1, 0.2]})  # fmt: skip
+    four = pd.DataFrame(
+        {"a": [0.9, 0.8, 0.7, 0.6], "b": [0.5, 0.4, 0.5, 0.4], "c": [0.1, 0.2, 0.1, 0.2]}
+    )
     result = m.friedman_test(four)
     # Consistent ranks 1,2,3 on N=4 blocks: chi2 = 12N/(k(k+1)) * (sum R^2 - k(k+1)^2/4)
     # with R = mean ranks (1, 2, 3): 12*4/12 * (14 - 12) = 8; p = exp(-8/2) for df 2.

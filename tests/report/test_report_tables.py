@@ -13,10 +13,16 @@ from albench.report import tables as t
 
 def test_best_mask_per_column_with_ties_after_rounding_and_nan():
     values = np.array([[71.24, 0.30, np.nan], [71.21, 0.20, np.nan], [60.0, 0.30, np.nan]])
-    assert t.best_mask(values, decimals=1).tolist() == [[True, True, False], [True, False, False],
-                                                         [False, True, False]]  # fmt: skip
-    assert t.best_mask(values, higher_is_better=False, decimals=2)[:, 1].tolist() == [False,
-                                                                                     True, False]  # fmt: skip
+    assert t.best_mask(values, decimals=1).tolist() == [
+        [True, True, False],
+        [True, False, False],
+        [False, True, False],
+    ]
+    assert t.best_mask(values, higher_is_better=False, decimals=2)[:, 1].tolist() == [
+        False,
+        True,
+        False,
+    ]
 
 
 def test_number_formats():
@@ -28,12 +34,26 @@ def test_number_formats():
 
 def _final_frame() -> pd.DataFrame:
     rows = []
-    for (dataset, ratio), accs in {("cifar10", 1.0): (80.0, 82.5), ("cifar10", 10.0): (60.0, 58.0)}.items():  # fmt: skip
+    for (dataset, ratio), accs in {
+        ("cifar10", 1.0): (80.0, 82.5),
+        ("cifar10", 10.0): (60.0, 58.0),
+    }.items():
         for sampler, acc in zip(("random", "tidal_entropy"), accs, strict=True):
-            rows.append({"dataset": dataset, "imbalance_ratio": ratio, "sampler": sampler,
-                         "num_labeled": 1000, "cycle": 4, "acc_mean": acc, "acc_std": 0.5,
-                         "rel_mean": acc / 0.9, "rel_std": 0.6, "n_seeds": 3,
-                         "n_seeds_rel": 3})  # fmt: skip
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "imbalance_ratio": ratio,
+                    "sampler": sampler,
+                    "num_labeled": 1000,
+                    "cycle": 4,
+                    "acc_mean": acc,
+                    "acc_std": 0.5,
+                    "rel_mean": acc / 0.9,
+                    "rel_std": 0.6,
+                    "n_seeds": 3,
+                    "n_seeds_rel": 3,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -60,12 +80,17 @@ def test_final_accuracy_table_bolds_the_best_per_column_in_every_format(tmp_path
 
 
 def test_cycle_table_has_one_section_per_setting_with_its_budgets():
-    curves = pd.DataFrame({"dataset": ["a", "a", "a", "a", "b", "b"],
-                           "imbalance_ratio": [1.0] * 6,
-                           "sampler": ["random", "random", "entropy", "entropy", "random", "entropy"],
-                           "cycle": [0, 1, 0, 1, 0, 0], "num_labeled": [10, 20, 10, 20, 50, 50],
-                           "mean": [50.0, 60.0, 50.0, 65.0, 70.0, 71.0],
-                           "std": [1.0, 1.0, 1.0, 2.0, 0.0, 0.0]})  # fmt: skip
+    curves = pd.DataFrame(
+        {
+            "dataset": ["a", "a", "a", "a", "b", "b"],
+            "imbalance_ratio": [1.0] * 6,
+            "sampler": ["random", "random", "entropy", "entropy", "random", "entropy"],
+            "cycle": [0, 1, 0, 1, 0, 0],
+            "num_labeled": [10, 20, 10, 20, 50, 50],
+            "mean": [50.0, 60.0, 50.0, 65.0, 70.0, 71.0],
+            "std": [1.0, 1.0, 1.0, 2.0, 0.0, 0.0],
+        }
+    )
     table = t.cycle_accuracy_table(curves, ["random", "entropy"], "accuracy")
     assert [s.title for s in table.sections] == ["a, IR 1", "b, IR 1"]
     first, second = table.sections

@@ -38,13 +38,15 @@ def test_captions_render_as_restructured_text_without_errors(caption):
     from docutils.core import publish_parts
     from jinja2 import Environment, StrictUndefined
 
-    fake = SimpleNamespace(config={"experiment": "smoke", "samplers": ["random", "entropy"],
-                                   "seeds": [0, 1]},
-                           wildcards=SimpleNamespace(experiment="smoke"))  # fmt: skip
+    fake = SimpleNamespace(
+        config={"experiment": "smoke", "samplers": ["random", "entropy"], "seeds": [0, 1]},
+        wildcards=SimpleNamespace(experiment="smoke"),
+    )
     text = Environment(undefined=StrictUndefined).from_string(caption.read_text())
     rendered = text.render(snakemake=fake, categories={}, files={})
-    body = publish_parts(rendered, writer="html",
-                         settings_overrides={"report_level": 2, "halt_level": 2})["html_body"]  # fmt: skip
+    body = publish_parts(
+        rendered, writer="html", settings_overrides={"report_level": 2, "halt_level": 2}
+    )["html_body"]
     assert "system-message" not in body
     assert len(re.sub(r"<[^>]+>", "", body).split()) >= 25  # says what and how, not a label
 

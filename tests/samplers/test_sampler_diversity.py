@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from albench.samplers import scores
+from albench.samplers import SamplerError, get_sampler, scores
 from albench.samplers.base import ScoringContext
 from albench.samplers.diversity import BADGESampler, CoreSetSampler
 
@@ -96,7 +96,7 @@ class TestKCenterGreedy:
 
 class TestCoreSetSampler:
     def _ctx(self, labeled_emb: torch.Tensor) -> ScoringContext:
-        return ScoringContext(
+        return ScoringContext.build(
             candidates=np.array([40, 11, 7, 23, 5]),
             labeled=np.arange(len(labeled_emb)),
             num_classes=2,
@@ -119,12 +119,14 @@ class TestCoreSetSampler:
 
     @pytest.mark.parametrize("chunk", [0, -3, 2.5, True, "8"])
     def test_invalid_chunk(self, chunk):
-        with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
             CoreSetSampler(chunk=chunk)
 
     def test_unknown_parameter_lists_valid(self):
-        with pytest.raises(TypeError, match=r"unknown parameter.*metric; valid parameters: chunk"):
-            CoreSetSampler(metric="cosine")
+        with pytest.raises(
+            SamplerError, match=r"unknown parameter.*metric; valid parameters: chunk"
+        ):
+            get_sampler("coreset", metric="cosine")
 
 
 def _materialised_g(probs: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
@@ -201,7 +203,7 @@ class TestBADGE:
 
     def test_seeded_determinism(self):
         probs, emb = _random_case(5, n=40)
-        ctx = ScoringContext(
+        ctx = ScoringContext.build(
             candidates=np.arange(40),
             labeled=np.arange(0),
             num_classes=4,

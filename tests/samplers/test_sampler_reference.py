@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from albench.samplers.base import ScoringContext
+from albench.samplers.base import Need, ScoringContext
 from albench.samplers.reference import OracleSampler, RandomSampler
 
 # predictions (argmax) 0,1,2,0,1,2,0,1 against truth: wrong at positions 1, 4, 6
@@ -18,7 +18,7 @@ WRONG = {1, 4, 6}
 def _oracle_ctx(seed: int) -> ScoringContext:
     probs = torch.full((8, 3), 0.1)
     probs[torch.arange(8), PRED] = 0.8  # (8, 3)
-    return ScoringContext(
+    return ScoringContext.build(
         candidates=np.arange(50, 58),
         labeled=np.arange(4),
         num_classes=3,
@@ -57,14 +57,14 @@ class TestOracle:
 
     def test_true_labels_row_count_checked(self):
         ctx = _oracle_ctx(0)
-        ctx.true_labels = TRUTH[:5]
+        ctx.values[Need.TRUE_LABELS] = TRUTH[:5]
         with pytest.raises(ValueError, match="true_labels must be 1-D with 8 rows"):
             OracleSampler().select(ctx, 1)
 
 
 class TestRandom:
     def _ctx(self, seed: int, n: int = 10) -> ScoringContext:
-        return ScoringContext(
+        return ScoringContext.build(
             candidates=np.arange(n), labeled=np.arange(0), num_classes=2, seed=seed
         )
 

@@ -24,7 +24,7 @@ H_SKEWED = 0.8018186
 
 def _ctx(**fields) -> ScoringContext:
     n = len(next(iter(fields.values())))
-    return ScoringContext(
+    return ScoringContext.build(
         candidates=np.arange(100, 100 + n), labeled=np.arange(3), num_classes=3, seed=0, **fields
     )
 
@@ -130,13 +130,15 @@ class TestUncertaintySamplerRankings:
         np.testing.assert_allclose(sel.all_scores, [0.0, 0.5, 2 / 3, 0.3], atol=1e-12)
 
     def test_probs_row_count_must_match_candidates(self):
-        ctx = ScoringContext(
+        ctx = ScoringContext.build(
             candidates=np.arange(5), labeled=np.arange(2), num_classes=3, seed=0, probs=PROBS
         )
         with pytest.raises(ValueError, match="probs must be 2-D with 5 rows"):
             EntropySampler().select(ctx, 2)
 
     def test_missing_need_is_reported(self):
-        ctx = ScoringContext(candidates=np.arange(4), labeled=np.arange(2), num_classes=3, seed=0)
+        ctx = ScoringContext.build(
+            candidates=np.arange(4), labeled=np.arange(2), num_classes=3, seed=0
+        )
         with pytest.raises(RuntimeError, match="no 'probs'"):
             MarginSampler().select(ctx, 1)

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from albench.config import TrainConfig
 from albench.models.base import Backbone
 from albench.training.augment import BatchAugment, Normalization
-from albench.training.config import TrainConfig
 from albench.training.dynamics import CandidateTracker, DynamicsRecorder, label_dtype
 
 
@@ -87,9 +87,8 @@ def _constant_images(values: list[int]) -> np.ndarray:
 
 def test_tracker_records_labels_and_mean_probs() -> None:
     model = PixelClassModel(num_classes=3).train()
-    tracker = CandidateTracker(
-        _constant_images([0, 5, 7, 2, 3]), 3, BatchAugment(IDENTITY), interval=2, batch_size=2
-    )
+    config = TrainConfig(track_interval=2, eval_batch_size=2)
+    tracker = CandidateTracker(_constant_images([0, 5, 7, 2, 3]), 3, BatchAugment(IDENTITY), config)
     assert [tracker.should_record(e) for e in range(5)] == [False, True, False, True, False]
     assert tracker.labels.shape == (5, 0) and tracker.num_records == 0
     tracker.record(model)
@@ -124,8 +123,8 @@ def test_tracker_train_aug_view_uses_the_training_augmentation() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (6, 5, 5, 1), dtype=np.uint8)
     augment = BatchAugment(Normalization.from_images(images), crop_padding=2, hflip=True)
-    config = TrainConfig(track_view="train_aug", track_interval=3, eval_batch_size=4)
-    tracker = CandidateTracker.from_config(images, 4, augment, config, seed=11)
+    config = TrainConfig(track_interval=3, eval_batch_size=4)
+    tracker = CandidateTracker(images, 4, augment, config, view="train_aug", seed=11)
     assert (tracker.interval, tracker.view, tracker.batch_size) == (3, "train_aug", 4)
     model = PixelClassModel(num_classes=4)
     tracker.record(model)

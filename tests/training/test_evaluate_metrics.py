@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from albench.models import SmallCNN
+from albench.models.small_cnn import SmallCNN
 from albench.training.augment import Normalization
 from albench.training.evaluate import (
     accuracy,

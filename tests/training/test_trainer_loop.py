@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from albench.models import SmallCNN
+from albench.config import TrainConfig
+from albench.models.small_cnn import SmallCNN
 from albench.training.augment import BatchAugment, Normalization
-from albench.training.aux import AuxBatch, AuxiliaryObjective
-from albench.training.config import TrainConfig
 from albench.training.dynamics import CandidateTracker
+from albench.training.objectives import AuxBatch, AuxiliaryObjective
 from albench.training.trainer import train
 
 
@@ -61,7 +61,7 @@ def test_loss_decreases_and_the_model_learns() -> None:
     assert result.loss_history[-1] < 0.5 * result.loss_history[0]
     assert result.accuracy >= 0.9 and result.accuracy == result.accuracy_history[-1]
     assert result.images_per_s == pytest.approx(96 * 15 / result.wall_time_s)
-    assert result.recorder is None and result.tracker is None
+    assert result.recorder is None
 
 
 def test_no_amp_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,12 +134,19 @@ def test_tracker_interval_and_tracking_does_not_change_training() -> None:
     plain = _model()
     train(plain, images, labels, config, augment=augment, seed=2, progress=False)
     tracked = _model()
-    tracker = CandidateTracker.from_config(images[:10], 4, augment, config)
+    tracker = CandidateTracker(images[:10], 4, augment, config)
     result = train(
-        tracked, images, labels, config, augment=augment, seed=2, tracker=tracker,
-        record_dynamics=True, progress=False,
-    )  # fmt: skip
-    assert result.tracker is tracker and tracker.num_records == 2  # after epochs 1 and 3
+        tracked,
+        images,
+        labels,
+        config,
+        augment=augment,
+        seed=2,
+        trackers=[tracker],
+        record_dynamics=True,
+        progress=False,
+    )
+    assert tracker.num_records == 2  # after epochs 1 and 3
     assert tracker.labels.shape == (10, 2) and tracker.labels.dtype == torch.uint8
     assert result.recorder is not None and result.recorder.mean_probs.shape == (48, 4)
     assert tracked.training  # the tracker restored train mode
@@ -150,8 +157,22 @@ def test_tracker_interval_and_tracking_does_not_change_training() -> None:
 def test_bad_labels_are_rejected() -> None:
     images, labels, augment = _setup(8)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 4\), got values in \[0, 7\]"):
-        train(_model(), images, np.r_[labels[:-1], 7], TrainConfig(epochs=1), augment=augment,
-              seed=0, progress=False)  # fmt: skip
+        train(
+            _model(),
+            images,
+            np.r_[labels[:-1], 7],
+            TrainConfig(epochs=1),
+            augment=augment,
+            seed=0,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="8 images but labels of shape"):
-        train(_model(), images, labels[:5], TrainConfig(epochs=1), augment=augment, seed=0,
-              progress=False)  # fmt: skip
+        train(
+            _model(),
+            images,
+            labels[:5],
+            TrainConfig(epochs=1),
+            augment=augment,
+            seed=0,
+            progress=False,
+        )

@@ -20,8 +20,15 @@ TRACKED = ("results/smoke", "resources/datasets", "reports/smoke/tables", "resul
 
 def dvc(work: Path, *args: str) -> str:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, (
         f"dvc {' '.join(args)}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     )
@@ -53,9 +60,11 @@ def clone(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("dvc") / "albench"
     subprocess.run(["git", "clone", "-q", str(REPO), str(work)], check=True)
     write_config(work / "config" / "config.yaml", seeds=[0], samplers=["random", "tidal_entropy"])
-    subprocess.run(["git", "-C", str(work), "commit", "-qam", "smoke config",
-                    "--author", "t <t@t>"], check=True,
-                   env={**os.environ, "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})  # fmt: skip
+    subprocess.run(
+        ["git", "-C", str(work), "commit", "-qam", "smoke config", "--author", "t <t@t>"],
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"},
+    )
     return work
 
 
@@ -66,8 +75,13 @@ def test_repro_reruns_only_what_changed_and_status_is_clean(clone):
     again = dvc(clone, "repro")
     assert "Running stage" not in again, again
 
-    edit_config(clone, report={**yaml.safe_load((clone / "config/config.yaml").read_text())["report"],
-                               "n_resamples": 2000})  # fmt: skip
+    edit_config(
+        clone,
+        report={
+            **yaml.safe_load((clone / "config/config.yaml").read_text())["report"],
+            "n_resamples": 2000,
+        },
+    )
     before = mtimes(clone, "results/smoke/**/metrics.json")
     out = dvc(clone, "repro")
     assert "Running stage 'report'" in out and "Running stage 'benchmark'" not in out, out
@@ -81,8 +95,13 @@ def test_repro_reruns_only_what_changed_and_status_is_clean(clone):
     assert changed and all("/tidal_entropy/" in path for path in changed), sorted(changed)
 
     assert "Data and pipelines are up to date" in dvc(clone, "status")
-    tracked_by_git = subprocess.run(["git", "ls-files", "results", "resources", "reports"],
-                                    cwd=clone, capture_output=True, text=True, check=True)  # fmt: skip
+    tracked_by_git = subprocess.run(
+        ["git", "ls-files", "results", "resources", "reports"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert tracked_by_git.stdout == ""
 
 

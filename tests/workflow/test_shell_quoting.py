@@ -79,8 +79,10 @@ def test_cache_dir_with_a_space_prepares_the_data(tmp_path):
 
 def test_custom_dataset_names_must_be_plain(tmp_path):
     work = copy_workflow(tmp_path / "work")
-    write_config(work / "config" / "bad.yaml",
-                 custom_datasets={"my data; rm": {"source": "imagefolder", "root": str(tmp_path)}})  # fmt: skip
+    write_config(
+        work / "config" / "bad.yaml",
+        custom_datasets={"my data; rm": {"source": "imagefolder", "root": str(tmp_path)}},
+    )
     proc = snakemake(work, "-n", "--configfile", "config/bad.yaml", check=False)
     assert proc.returncode != 0
     assert "must match [A-Za-z0-9_]+" in proc.stdout + proc.stderr

@@ -17,18 +17,26 @@ import slurm_cluster
 from workflow_support import SMOKE, assert_same_results, copy_workflow, snakemake
 
 AVAILABLE, REASON = slurm_cluster.slurm_available()
-pytestmark = [pytest.mark.slurm, pytest.mark.slow,
-              pytest.mark.skipif(not AVAILABLE, reason=REASON)]  # fmt: skip
+pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=REASON)]
 
 TEST_CLUSTER = [
-    "--workflow-profile", "workflow/profiles/slurm",
-    "--jobs", "4",
-    "--slurm-init-seconds-before-status-checks", "2",  # short jobs: poll early
-    "--latency-wait", "10",
+    "--workflow-profile",
+    "workflow/profiles/slurm",
+    "--jobs",
+    "4",
+    "--slurm-init-seconds-before-status-checks",
+    "2",  # short jobs: poll early
+    "--latency-wait",
+    "10",
     # this cluster: one CPU partition called debug, no GPUs, ~20 GB
-    "--default-resources", "slurm_partition=debug", "runtime=30", "mem_mb=2000",
-    "--set-resources", "run_cycle:gpu=0", "run_reference:gpu=0",
-]  # fmt: skip
+    "--default-resources",
+    "slurm_partition=debug",
+    "runtime=30",
+    "mem_mb=2000",
+    "--set-resources",
+    "run_cycle:gpu=0",
+    "run_reference:gpu=0",
+]
 
 
 def test_smoke_workflow_through_slurm_matches_a_local_run(finished_run, tmp_path):

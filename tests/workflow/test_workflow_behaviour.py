@@ -32,8 +32,11 @@ def test_rerunning_a_finished_workflow_runs_nothing(finished_run):
 
 
 def _mtimes(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns
-            for p in (root / "results").rglob("*") if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(root)): p.stat().st_mtime_ns
+        for p in (root / "results").rglob("*")
+        if p.is_file()
+    }
 
 
 def test_deleting_one_cycle_reruns_only_it_and_its_successors(finished_run):
@@ -60,9 +63,13 @@ def test_deleting_one_cycle_reruns_only_it_and_its_successors(finished_run):
 
 def test_killed_run_resumes_with_identical_results(finished_run, tmp_path):
     work = copy_workflow(tmp_path / "killed")
-    proc = subprocess.Popen([*SNAKEMAKE, *SMOKE, "--cores", "2"], cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, *SMOKE, "--cores", "2"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     logs = work / "logs" / "smoke" / "run_cycle"
     deadline = time.monotonic() + 240
     try:
@@ -80,3 +87,43 @@ def test_killed_run_resumes_with_identical_results(finished_run, tmp_path):
     snakemake(work, "--unlock", *SMOKE)
     snakemake(work, *SMOKE, "--cores", "2", "--rerun-incomplete")
     assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2
+
+
+def _subset_of(golden, value, where: str) -> None:
+    """Every key of ``golden`` is in ``value`` with an equal value (new keys are allowed)."""
+    if isinstance(golden, dict):
+        assert isinstance(value, dict), where
+        for key, item in golden.items():
+            assert key in value, f"{where}.{key} is missing"
+            _subset_of(item, value[key], f"{where}.{key}")
+    else:
+        assert value == golden, f"{where}: {value!r} != recorded {golden!r}"
+
+
+def test_results_equal_the_recorded_ones(finished_run):
+    """The cycles give the bytes and metrics recorded before the cycle/sampler redesign.
+
+    ``tests/workflow/golden/smoke_seed0.json`` holds, for every run of the reduced smoke
+    config, the sha256 of its selection, next labeled set and checkpoint, and its
+    metrics without the timing section, as the code of commit 0af3f36 wrote them. A
+    refactor must leave them unchanged; a change meant to alter results records them anew
+    (and says so). Floating-point kernels depend on the CPU's vector unit, so the
+    comparison runs only where the recorded capability matches.
+    """
+    import hashlib
+    import json
+
+    import torch
+
+    golden = json.loads((Path(__file__).parent / "golden" / "smoke_seed0.json").read_text())
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability != golden["cpu_capability"]:
+        pytest.skip(f"recorded on {golden['cpu_capability']}, this CPU is {capability}")
+    base = finished_run / "results" / "smoke"
+    for run, recorded in golden["runs"].items():
+        folder = base / run
+        for name, digest in recorded["files"].items():
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, run + name
+        metrics = json.loads((folder / "metrics.json").read_text())
+        _subset_of(recorded["metrics"], metrics, run)
+    assert len(golden["runs"]) == 8

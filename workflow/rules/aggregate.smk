@@ -3,11 +3,11 @@
 
 rule aggregate_cycles:
     input:
-        cycles=all_cycle_metrics,
-        references=all_reference_metrics,
+        cycles=CYCLE_METRICS,
+        references=REFERENCE_METRICS,
     output:
-        cycles=f"{RESULTS}/{{experiment}}/summary/cycles.csv",
-        references=f"{RESULTS}/{{experiment}}/summary/reference.csv",
+        cycles=f"{RESULTS}/{layout.SUMMARY}/cycles.csv",
+        references=f"{RESULTS}/{layout.SUMMARY}/reference.csv",
     log:
         "logs/{experiment}/aggregate_cycles.log",
     conda:

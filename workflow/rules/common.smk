@@ -1,21 +1,21 @@
 # Validation, wildcard constraints and input helpers. No rules here.
+# Paths come from albench.layout and the run grid from albench.plan; neither imports torch.
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
+from albench import layout
 from albench.config import Config, config_hash
-from albench.cycle import cycle_settings, run_config_hash
-from albench.layout import format_ratio
-from albench.plan import check_config
+from albench.layout import RunKey
+from albench.plan import check_config, cycle_runs, reference_runs, run_hash
 
 validate(config, schema="../schemas/config.schema.yaml")
 ALBENCH_CONFIG = Config.from_dict(config)
 PLANS = check_config(ALBENCH_CONFIG)
 EXPERIMENT = ALBENCH_CONFIG.experiment
 CACHE = ALBENCH_CONFIG.cache_dir
-SETTINGS = {name: cycle_settings(ALBENCH_CONFIG, name) for name in ALBENCH_CONFIG.datasets}
-RESULTS = "results"
+RESULTS = layout.RESULTS
 CLI_SCRIPT = Path(workflow.basedir) / "workflow" / "scripts" / "albench_cli.py"
 
 
@@ -37,7 +37,7 @@ wildcard_constraints:
     experiment=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     dataset=r"[A-Za-z0-9_]+",
     ir=r"[0-9]+(\.[0-9]+)?",
-    sampler=r"[a-z0-9_]+",
+    sampler=r"[a-z][a-z0-9_]*",
     seed=r"[0-9]+",
     cycle=r"[0-9]+",
 
@@ -59,30 +59,32 @@ def write_effective_config():
 EFFECTIVE_CONFIG = write_effective_config()
 
 
-def setting_root():
-    return f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}"
-
-
-def get_settings(wildcards):
-    return SETTINGS[wildcards.dataset]
+def run_key(wildcards):
+    """The RunKey of a job (a cycle, or the reference when there is no sampler wildcard)."""
+    sampler = wildcards.get("sampler")
+    cycle = int(wildcards.get("cycle", 0))
+    return RunKey(wildcards.experiment, wildcards.dataset, float(wildcards.ir),
+                  int(wildcards.seed), sampler, cycle)  # fmt: skip
 
 
 def get_labeled(wildcards):
     """Cycle 0 starts from the shared initial set; cycle k from cycle k-1's query."""
-    root = f"{RESULTS}/{wildcards.experiment}/{wildcards.dataset}/ir{wildcards.ir}/seed{wildcards.seed}"
-    cycle = int(wildcards.cycle)
-    if cycle == 0:
-        return f"{root}/initial.json"
-    return f"{root}/{wildcards.sampler}/cycle{cycle - 1}/labeled_next.json"
+    key = run_key(wildcards)
+    if key.cycle == 0:
+        return str(key.setting_dir(RESULTS) / "initial.json")
+    return str(
+        RunKey(**{**key.__dict__, "cycle": key.cycle - 1}).dir(RESULTS) / "labeled_next.json"
+    )
 
 
 def get_checkpoint(wildcards):
     """With warm_start, cycle k also needs cycle k-1's weights."""
-    cycle = int(wildcards.cycle)
-    if cycle == 0 or not get_settings(wildcards).warm_start:
+    key = run_key(wildcards)
+    if key.cycle == 0 or not ALBENCH_CONFIG.datasets[key.dataset].warm_start:
         return []
-    root = f"{RESULTS}/{wildcards.experiment}/{wildcards.dataset}/ir{wildcards.ir}/seed{wildcards.seed}"
-    return f"{root}/{wildcards.sampler}/cycle{cycle - 1}/model.safetensors"
+    return str(
+        RunKey(**{**key.__dict__, "cycle": key.cycle - 1}).dir(RESULTS) / "model.safetensors"
+    )
 
 
 def get_checkpoint_flag(wildcards, input):
@@ -92,7 +94,7 @@ def get_checkpoint_flag(wildcards, input):
 
 def get_run_hash(wildcards):
     """Changes when any config value that can change this run changes (a rerun trigger)."""
-    return run_config_hash(ALBENCH_CONFIG, wildcards.dataset, wildcards.get("sampler"))
+    return run_hash(ALBENCH_CONFIG, run_key(wildcards))
 
 
 def get_pool_hash(wildcards):
@@ -102,7 +104,7 @@ def get_pool_hash(wildcards):
 
 
 def get_final_output():
-    """The aggregate tables, and every run they summarise.
+    """The aggregate tables, the report, and every run they summarise.
 
     Listing each run as a target (not only through the aggregate) makes Snakemake
     regenerate a run whose outputs were deleted, even though the tables downstream
@@ -112,34 +114,12 @@ def get_final_output():
         f"{RESULTS}/{EXPERIMENT}/summary/cycles.csv",
         f"{RESULTS}/{EXPERIMENT}/summary/reference.csv",
         *REPORT_TARGETS,
-        *cycle_metrics(EXPERIMENT),
-        *reference_metrics(EXPERIMENT),
+        *CYCLE_METRICS,
+        *REFERENCE_METRICS,
     ]
 
 
-def all_cycle_metrics(wildcards):
-    return cycle_metrics(wildcards.experiment)
-
-
-def all_reference_metrics(wildcards):
-    return reference_metrics(wildcards.experiment)
-
-
-def cycle_metrics(experiment):
-    return [
-        f"{RESULTS}/{experiment}/{dataset}/ir{format_ratio(ir)}/seed{seed}/{sampler}/cycle{cycle}/metrics.json"
-        for dataset, dcfg in ALBENCH_CONFIG.datasets.items()
-        for ir in dcfg.imbalance_ratios
-        for seed in ALBENCH_CONFIG.seeds
-        for sampler in ALBENCH_CONFIG.samplers
-        for cycle in range(SETTINGS[dataset].cycles)
-    ]
-
-
-def reference_metrics(experiment):
-    return [
-        f"{RESULTS}/{experiment}/{dataset}/ir{format_ratio(ir)}/seed{seed}/full/metrics.json"
-        for dataset, dcfg in ALBENCH_CONFIG.datasets.items()
-        for ir in dcfg.imbalance_ratios
-        for seed in ALBENCH_CONFIG.seeds
-    ]
+CYCLE_METRICS = [str(key.dir(RESULTS) / "metrics.json") for key in cycle_runs(ALBENCH_CONFIG)]
+REFERENCE_METRICS = [
+    str(key.dir(RESULTS) / "metrics.json") for key in reference_runs(ALBENCH_CONFIG)
+]

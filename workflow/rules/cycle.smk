@@ -9,13 +9,10 @@ rule run_cycle:
         labeled=get_labeled,
         checkpoint=get_checkpoint,
     output:
-        metrics=ensure(
-            f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/metrics.json",
-            non_empty=True,
-        ),
-        labeled=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/labeled_next.json",
-        selected=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/selected.csv",
-        model=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/{{sampler}}/cycle{{cycle}}/model.safetensors",
+        metrics=ensure(f"{RESULTS}/{layout.CYCLE}/metrics.json", non_empty=True),
+        labeled=f"{RESULTS}/{layout.CYCLE}/labeled_next.json",
+        selected=f"{RESULTS}/{layout.CYCLE}/selected.csv",
+        model=f"{RESULTS}/{layout.CYCLE}/model.safetensors",
     log:
         "logs/{experiment}/run_cycle/{dataset}_ir{ir}_seed{seed}_{sampler}_cycle{cycle}.log",
     benchmark:
@@ -45,11 +42,8 @@ rule run_reference:
         meta=rules.prepare_data.output.meta,
         pool=rules.build_pool.output.pool,
     output:
-        metrics=ensure(
-            f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/full/metrics.json",
-            non_empty=True,
-        ),
-        model=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/full/model.safetensors",
+        metrics=ensure(f"{RESULTS}/{layout.REFERENCE}/metrics.json", non_empty=True),
+        model=f"{RESULTS}/{layout.REFERENCE}/model.safetensors",
     log:
         "logs/{experiment}/run_reference/{dataset}_ir{ir}_seed{seed}.log",
     benchmark:

@@ -26,8 +26,8 @@ rule build_pool:
     input:
         meta=rules.prepare_data.output.meta,
     output:
-        pool=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/pool.json",
-        initial=f"{RESULTS}/{{experiment}}/{{dataset}}/ir{{ir}}/seed{{seed}}/initial.json",
+        pool=f"{RESULTS}/{layout.POOL}",
+        initial=f"{RESULTS}/{layout.INITIAL}",
     log:
         "logs/{experiment}/build_pool/{dataset}_ir{ir}_seed{seed}.log",
     conda:

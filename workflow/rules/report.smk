@@ -1,16 +1,15 @@
 # Results report: every figure and table of an experiment, bundled by `snakemake --report`.
 # File names come from albench.report.build (FIGURES, TABLES), captions from workflow/report/.
-from albench.report.build import FIGURES, TABLES, expected_outputs
-from albench.report.tables import FORMATS as TABLE_FORMATS
+from albench.report.outputs import FIGURES, TABLE_FORMATS, TABLES, expected_outputs
 
 
 report: "../report/workflow.rst"
 
 
 # Outside results/<experiment>/ so DVC can track runs and report as separate stages.
-REPORT_DIR = "reports/{experiment}"
+REPORT_DIR = layout.REPORT
 # Every file make_report writes for the configured experiment (for get_final_output()).
-REPORT_TARGETS = [str(p) for p in expected_outputs(f"reports/{EXPERIMENT}")]
+REPORT_TARGETS = [str(p) for p in expected_outputs(layout.REPORT.format(experiment=EXPERIMENT))]
 FIGURE_CATEGORY = {
     "relative_improvement": "1. Relative improvement",
     "accuracy_curves": "2. Accuracy",
@@ -64,9 +63,9 @@ REPORT_OUTPUTS["headline_metrics"] = f"{REPORT_DIR}/metrics.json"
 
 rule make_report:
     input:
-        cycles=f"{RESULTS}/{{experiment}}/summary/cycles.csv",
-        references=f"{RESULTS}/{{experiment}}/summary/reference.csv",
-        metrics=all_cycle_metrics,
+        cycles=rules.aggregate_cycles.output.cycles,
+        references=rules.aggregate_cycles.output.references,
+        metrics=CYCLE_METRICS,
     output:
         **REPORT_OUTPUTS,
     log:

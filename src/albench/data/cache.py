@@ -191,12 +191,15 @@ def _build_meta(name: str, spec: Any, context: PrepareContext, opts: SourceOptio
     }
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> dict[str, list[float]]:
-    """Per-channel mean and (population) std of train pixels scaled to [0, 1], read in chunks.
+def channel_moments(images, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and population std of uint8 N×H×W×C pixels scaled to [0, 1].
 
-    Used to normalise inputs ("normalisation by train-set channel mean/std"), so
-    the statistics never depend on which samples happen to be labeled.
+    Float64 sums over ``chunk`` images at a time, so a memory-mapped array is
+    never loaded whole. The one implementation of these statistics: the cache
+    records them (:func:`channel_stats`) and ``Normalization.from_images`` uses them.
     """
+    if len(images) == 0:
+        raise ValueError("cannot compute normalisation statistics of an empty image set")
     channels = images.shape[-1]
     total, squares, count = np.zeros(channels), np.zeros(channels), 0
     for start in range(0, len(images), chunk):
@@ -206,8 +209,17 @@ def channel_stats(images: np.ndarray, chunk: int = 4096) -> dict[str, list[float
         total += block.sum(axis=0)
         squares += np.square(block).sum(axis=0)
         count += len(block)
-    mean = total / max(count, 1)
-    std = np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0))
+    mean = total / count
+    return mean, np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+
+
+def channel_stats(images: np.ndarray, chunk: int = 4096) -> dict[str, list[float]]:
+    """The cache's normalisation record: :func:`channel_moments`, rounded, std floored at 1e-6.
+
+    Used to normalise inputs ("normalisation by train-set channel mean/std"), so
+    the statistics never depend on which samples happen to be labeled.
+    """
+    mean, std = channel_moments(images, chunk)
     return {
         "mean": [round(float(m), 6) for m in mean],
         "std": [round(float(max(s, 1e-6)), 6) for s in std],

@@ -18,97 +18,21 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from albench.config import ReportConfig
 from albench.io import write_json, write_text
-from albench.layout import cycle_dir
+from albench.layout import RunKey
 from albench.report import figures, tables
 from albench.report import metrics as m
+from albench.report.outputs import FIGURES, TABLES, expected_outputs
 
-FIGURES = {
-    "relative_improvement": "Relative improvement over random",
-    "accuracy_curves": "Accuracy vs labeled images",
-    "penalty_matrix": "Pairwise penalty matrix",
-    "critical_difference": "Critical-difference diagram",
-    "informativeness": "Informativeness of the scores",
-    "tidal_kl": "TiDAL: KL of predicted vs snapshot",
-    "tail_scatter": "Head vs tail: snapshot vs TD scores",
-}
-TABLES = {
-    "final_accuracy": "Final-budget accuracy (Table 1 style)",
-    "cycle_accuracy": "Accuracy at every budget",
-    "aubc": "Area under the budget curve",
-    "relative_improvement": "Relative improvement at the final budget",
-    "penalty_matrix": "Pairwise penalty matrix",
-    "ranking": "Ranks and penalty-matrix totals",
-}
-FIGURE_FORMATS = ("png", "pdf")
 CANDIDATE_FIXED = ("index", "label", "predicted", "correct", "is_tail", "selected")
 TD_SOURCES = ("td_entropy", "dispersion", "tidal_entropy", "tidal_margin")
 FRACTIONS = np.linspace(0.01, 1.0, 100)
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """Settings of the report (``report:`` section of the config; all optional).
-
-    Attributes:
-        metric: ``accuracy`` or ``balanced_accuracy`` (figures and tables).
-        baseline: the sampler relative improvement is measured against.
-        n_resamples: bootstrap resamples for every CI.
-        ci_level: confidence level of every CI.
-        bootstrap_seed: seed of the bootstrap generator.
-        alpha: significance level of the t-tests (penalty matrix) and Nemenyi CD.
-        include_initial_budget: also test the initial budget in the penalty matrix.
-    """
-
-    metric: str = "accuracy"
-    baseline: str = "random"
-    n_resamples: int = 10_000
-    ci_level: float = 0.95
-    bootstrap_seed: int = 0
-    alpha: float = 0.05
-    include_initial_budget: bool = False
-
-    def __post_init__(self) -> None:
-        if self.metric not in ("accuracy", "balanced_accuracy"):
-            raise ValueError(f"report.metric: {self.metric!r}; valid: accuracy, balanced_accuracy")
-        if not isinstance(self.n_resamples, int) or self.n_resamples < 1:
-            raise ValueError(
-                f"report.n_resamples must be an integer >= 1, got {self.n_resamples!r}"
-            )
-        for name in ("ci_level", "alpha"):
-            value = getattr(self, name)
-            if not 0 < value < 1:
-                raise ValueError(f"report.{name} must be in (0, 1), got {value!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: dict[str, Any] | None) -> ReportOptions:
-        """Options from a config's ``report:`` mapping; unknown keys are an error."""
-        mapping = dict(mapping or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(mapping) - set(valid))
-        if unknown:
-            raise ValueError(f"report: unknown key(s) {unknown}; valid: {', '.join(valid)}")
-        return cls(**mapping)
-
-    @property
-    def metric_label(self) -> str:
-        return self.metric.replace("_", " ")
-
-
-def expected_outputs(out_dir: str | Path) -> list[Path]:
-    """Every file :func:`build_report` writes into ``out_dir``."""
-    out = Path(out_dir)
-    paths = [out / "figures" / f"{n}.{e}" for n in FIGURES for e in FIGURE_FORMATS]
-    paths += [out / "tables" / f"{n}.{e}" for n in TABLES for e in tables.FORMATS]
-    return [*paths, out / "tables" / "penalty_tests.csv", out / "missing.csv", out / "notes.md",
-            out / "metrics.json"]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- loading
@@ -129,8 +53,9 @@ def load_summary(summary_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | 
 
 
 def _run_dir(results: Path, row) -> Path:
-    return cycle_dir(results, row.experiment, row.dataset, row.imbalance_ratio, row.seed,
-                     row.sampler, row.cycle)  # fmt: skip
+    return RunKey(
+        row.experiment, row.dataset, row.imbalance_ratio, row.seed, row.sampler, row.cycle
+    ).dir(results)
 
 
 def collect_diagnostics(cycles: pd.DataFrame, results: str | Path) -> pd.DataFrame:
@@ -143,11 +68,18 @@ def collect_diagnostics(cycles: pd.DataFrame, results: str | Path) -> pd.DataFra
         diag = json.loads(path.read_text()).get("diagnostics") or {}
         if "kl_actual_vs_predicted" not in diag and "kl_actual_vs_snapshot" not in diag:
             continue
-        rows.append({"dataset": row.dataset, "imbalance_ratio": row.imbalance_ratio,
-                     "sampler": row.sampler, "seed": row.seed, "cycle": row.cycle,
-                     "num_labeled": row.num_labeled,
-                     "predicted": diag.get("kl_actual_vs_predicted", math.nan),
-                     "snapshot": diag.get("kl_actual_vs_snapshot", math.nan)})  # fmt: skip
+        rows.append(
+            {
+                "dataset": row.dataset,
+                "imbalance_ratio": row.imbalance_ratio,
+                "sampler": row.sampler,
+                "seed": row.seed,
+                "cycle": row.cycle,
+                "num_labeled": row.num_labeled,
+                "predicted": diag.get("kl_actual_vs_predicted", math.nan),
+                "snapshot": diag.get("kl_actual_vs_snapshot", math.nan),
+            }
+        )
     columns = [*m.SETTING, "sampler", "seed", "cycle", "num_labeled", "predicted", "snapshot"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -181,12 +113,12 @@ def missing_runs(cycles: pd.DataFrame, refs: pd.DataFrame | None) -> pd.DataFram
     return frame[columns]
 
 
-def _percent_summary(frame: pd.DataFrame, by: list[str], value: str, opt: ReportOptions):
+def _percent_summary(frame: pd.DataFrame, by: list[str], value: str, opt: ReportConfig):
     scaled = frame.assign(**{value: 100.0 * frame[value]})
     return m.summarise(scaled, by, value, opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
 
 
-def accuracy_curves(cycles: pd.DataFrame, opt: ReportOptions) -> pd.DataFrame:
+def accuracy_curves(cycles: pd.DataFrame, opt: ReportConfig) -> pd.DataFrame:
     """Metric (%) per setting × sampler × cycle: mean, std, CI, plus ``num_labeled``."""
     ok = m.ok_rows(cycles)
     by = [*m.SETTING, "sampler", "cycle"]
@@ -195,7 +127,7 @@ def accuracy_curves(cycles: pd.DataFrame, opt: ReportOptions) -> pd.DataFrame:
     return out.merge(budgets, on=by, how="left")
 
 
-def reference_summary(refs: pd.DataFrame | None, opt: ReportOptions) -> pd.DataFrame:
+def reference_summary(refs: pd.DataFrame | None, opt: ReportConfig) -> pd.DataFrame:
     """Full-data metric (%) per setting: mean, CI over the finished reference seeds."""
     if refs is None or refs.empty:
         return pd.DataFrame(columns=[*m.SETTING, "mean", "std", "ci_low", "ci_high", "n_seeds"])
@@ -208,8 +140,9 @@ def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["cycle"] == last]
 
 
-def final_accuracy(cycles: pd.DataFrame, refs: pd.DataFrame | None,
-                   opt: ReportOptions) -> tuple[pd.DataFrame, list[m.Note]]:  # fmt: skip
+def final_accuracy(
+    cycles: pd.DataFrame, refs: pd.DataFrame | None, opt: ReportConfig
+) -> tuple[pd.DataFrame, list[m.Note]]:
     """Per setting × sampler at the final budget: metric mean ± std (%) and per-seed acc/acc_full."""
     last = cycles.groupby(m.SETTING)["cycle"].transform("max")
     final = m.ok_rows(cycles[cycles["cycle"] == last])
@@ -221,29 +154,49 @@ def final_accuracy(cycles: pd.DataFrame, refs: pd.DataFrame | None,
         final = final.merge(full, on=[*m.SETTING, "seed"], how="left")
     else:
         final = final.assign(full=math.nan)
-        notes.append(m.Note("final accuracy", "no reference.csv: the ratio to the full-data run "
-                            "is not available"))  # fmt: skip
+        notes.append(
+            m.Note(
+                "final accuracy",
+                "no reference.csv: the ratio to the full-data run is not available",
+            )
+        )
     lacking = final[final["full"].isna()][[*m.SETTING, "seed"]].drop_duplicates()
     for row in lacking.itertuples() if refs is not None else []:
-        notes.append(m.Note("final accuracy", (
-            f"{m.setting_label(row.dataset, row.imbalance_ratio)} seed {row.seed}: no finished "
-            "full-data run; that seed is left out of the ratio to full data")))  # fmt: skip
+        notes.append(
+            m.Note(
+                "final accuracy",
+                (
+                    f"{m.setting_label(row.dataset, row.imbalance_ratio)} seed {row.seed}: no finished "
+                    "full-data run; that seed is left out of the ratio to full data"
+                ),
+            )
+        )
     final["rel"] = 100.0 * final[opt.metric] / final["full"]
     final["acc"] = 100.0 * final[opt.metric]
     rows = []
     for (dataset, ratio, sampler), group in final.groupby([*m.SETTING, "sampler"]):
         acc, rel = group["acc"].to_numpy(), group["rel"].dropna().to_numpy()
-        rows.append({"dataset": dataset, "imbalance_ratio": ratio, "sampler": sampler,
-                     "num_labeled": int(group["num_labeled"].median()), "cycle": int(group["cycle"].max()),
-                     "acc_mean": acc.mean(), "acc_std": acc.std(ddof=1) if acc.size > 1 else math.nan,
-                     "rel_mean": rel.mean() if rel.size else math.nan,
-                     "rel_std": rel.std(ddof=1) if rel.size > 1 else math.nan,
-                     "n_seeds": int(acc.size), "n_seeds_rel": int(rel.size)})  # fmt: skip
+        rows.append(
+            {
+                "dataset": dataset,
+                "imbalance_ratio": ratio,
+                "sampler": sampler,
+                "num_labeled": int(group["num_labeled"].median()),
+                "cycle": int(group["cycle"].max()),
+                "acc_mean": acc.mean(),
+                "acc_std": acc.std(ddof=1) if acc.size > 1 else math.nan,
+                "rel_mean": rel.mean() if rel.size else math.nan,
+                "rel_std": rel.std(ddof=1) if rel.size > 1 else math.nan,
+                "n_seeds": int(acc.size),
+                "n_seeds_rel": int(rel.size),
+            }
+        )
     return pd.DataFrame(rows), notes
 
 
-def informativeness_curves(candidates: dict[tuple, pd.DataFrame], baseline: str,
-                           opt: ReportOptions) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+def informativeness_curves(
+    candidates: dict[tuple, pd.DataFrame], baseline: str, opt: ReportConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Top-x% accuracy curves per setting × score (mean and CI over seeds, %).
 
     Each score is taken from one run per seed: the run of the sampler of the
@@ -275,31 +228,59 @@ def informativeness_curves(candidates: dict[tuple, pd.DataFrame], baseline: str,
             frame = runs[sampler]
             correct = frame["correct"].astype(str).str.lower().eq("true").to_numpy()
             accuracy = m.top_fraction_accuracy(frame[column].to_numpy(float), correct, FRACTIONS)
-            per_seed.append(pd.DataFrame({
-                "dataset": dataset, "imbalance_ratio": ratio, "seed": seed, "score": score,
-                "source": sampler, "fraction": FRACTIONS, "accuracy": 100.0 * accuracy,
-                "overall": 100.0 * correct.mean()}))  # fmt: skip
+            per_seed.append(
+                pd.DataFrame(
+                    {
+                        "dataset": dataset,
+                        "imbalance_ratio": ratio,
+                        "seed": seed,
+                        "score": score,
+                        "source": sampler,
+                        "fraction": FRACTIONS,
+                        "accuracy": 100.0 * accuracy,
+                        "overall": 100.0 * correct.mean(),
+                    }
+                )
+            )
     if not per_seed:
-        empty = pd.DataFrame(columns=[*m.SETTING, "score", "fraction", "mean", "ci_low",
-                                      "ci_high", "overall", "source"])  # fmt: skip
+        empty = pd.DataFrame(
+            columns=[
+                *m.SETTING,
+                "score",
+                "fraction",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "overall",
+                "source",
+            ]
+        )
         return empty, empty
     long = pd.concat(per_seed, ignore_index=True)
     by = [*m.SETTING, "score", "fraction"]
     summary = m.summarise(long, by, "accuracy", opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
-    extra = long.groupby(by).agg(overall=("overall", "mean"),
-                                 source=("source", lambda s: ";".join(sorted(set(s))))).reset_index()  # fmt: skip
+    extra = (
+        long.groupby(by)
+        .agg(overall=("overall", "mean"), source=("source", lambda s: ";".join(sorted(set(s)))))
+        .reset_index()
+    )
     summary = summary.merge(extra, on=by)
     order = {name: k for k, name in enumerate(_score_order(list(pd.unique(long["score"]))))}
-    summary = summary.sort_values([*m.SETTING, "score", "fraction"],
-                                  key=lambda c: c.map(order) if c.name == "score" else c)  # fmt: skip
+    summary = summary.sort_values(
+        [*m.SETTING, "score", "fraction"], key=lambda c: c.map(order) if c.name == "score" else c
+    )
     return summary.reset_index(drop=True), long
 
 
 def _duplicates_generic(frame: pd.DataFrame, column: str) -> bool:
     generic = column.removeprefix("sampler_")
-    return generic in frame.columns and np.allclose(frame[generic].to_numpy(float),
-                                                    frame[column].to_numpy(float), rtol=1e-6,
-                                                    atol=1e-9, equal_nan=True)  # fmt: skip
+    return generic in frame.columns and np.allclose(
+        frame[generic].to_numpy(float),
+        frame[column].to_numpy(float),
+        rtol=1e-6,
+        atol=1e-9,
+        equal_nan=True,
+    )
 
 
 def _pick_source(score: str, sources: list[tuple[str, str]], baseline: str) -> tuple[str, str]:
@@ -310,8 +291,17 @@ def _pick_source(score: str, sources: list[tuple[str, str]], baseline: str) -> t
     return sources[0]
 
 
-SCORE_ORDER = ("random", "entropy", "margin", "least_confidence", "td_entropy", "td_margin",
-               "tidal_entropy", "tidal_margin", "dispersion")  # fmt: skip
+SCORE_ORDER = (
+    "random",
+    "entropy",
+    "margin",
+    "least_confidence",
+    "td_entropy",
+    "td_margin",
+    "tidal_entropy",
+    "tidal_margin",
+    "dispersion",
+)
 
 
 def _score_order(scores: list[str]) -> list[str]:
@@ -319,15 +309,29 @@ def _score_order(scores: list[str]) -> list[str]:
     return known + sorted(s for s in scores if s not in SCORE_ORDER)
 
 
-def kl_curves(diagnostics: pd.DataFrame, opt: ReportOptions) -> pd.DataFrame:
+def kl_curves(diagnostics: pd.DataFrame, opt: ReportConfig) -> pd.DataFrame:
     """Mean and CI over seeds of both KL diagnostics, for samplers with a predicted TD."""
     tidal = diagnostics.dropna(subset=["predicted"])
     if tidal.empty:
-        return pd.DataFrame(columns=[*m.SETTING, "sampler", "quantity", "cycle", "num_labeled",
-                                     "mean", "ci_low", "ci_high", "n_seeds"])  # fmt: skip
-    long = tidal.melt(id_vars=[*m.SETTING, "sampler", "seed", "cycle", "num_labeled"],
-                      value_vars=["predicted", "snapshot"], var_name="quantity",
-                      value_name="kl").dropna(subset=["kl"])  # fmt: skip
+        return pd.DataFrame(
+            columns=[
+                *m.SETTING,
+                "sampler",
+                "quantity",
+                "cycle",
+                "num_labeled",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "n_seeds",
+            ]
+        )
+    long = tidal.melt(
+        id_vars=[*m.SETTING, "sampler", "seed", "cycle", "num_labeled"],
+        value_vars=["predicted", "snapshot"],
+        var_name="quantity",
+        value_name="kl",
+    ).dropna(subset=["kl"])
     by = [*m.SETTING, "sampler", "quantity", "cycle"]
     out = m.summarise(long, by, "kl", opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
     budgets = long.groupby(by)["num_labeled"].median().rename("num_labeled").reset_index()
@@ -340,8 +344,11 @@ def tail_scatter_items(candidates: dict[tuple, pd.DataFrame]) -> list[dict]:
     settings = sorted({(d, r) for d, r, _, _ in candidates if r > 1})
     items = []
     for dataset, ratio in settings:
-        keys = [k for k in candidates if k[:2] == (dataset, ratio)
-                and needed <= set(candidates[k].columns)]  # fmt: skip
+        keys = [
+            k
+            for k in candidates
+            if k[:2] == (dataset, ratio) and needed <= set(candidates[k].columns)
+        ]
         if not keys:
             continue
         rank = {name: i for i, name in enumerate(TD_SOURCES)}
@@ -349,34 +356,49 @@ def tail_scatter_items(candidates: dict[tuple, pd.DataFrame]) -> list[dict]:
         frame = candidates[key]
         tail = frame["is_tail"].astype(str).str.lower().eq("true").to_numpy()
         frame = frame.assign(is_tail=tail)
-        aurocs = {s: m.auroc(frame[s].to_numpy(float), tail)
-                  for s in ("entropy", "td_entropy", "margin", "td_margin")}  # fmt: skip
+        aurocs = {
+            s: m.auroc(frame[s].to_numpy(float), tail)
+            for s in ("entropy", "td_entropy", "margin", "td_margin")
+        }
         title = (
             f"{m.setting_label(dataset, ratio)} — cycle-0 candidates of the {key[3]} run, "
             f"seed {key[2]} ({int(tail.sum())} tail / {int((~tail).sum())} head)"
         )
-        items.append({"title": title, "frame": frame, "auroc": aurocs, "dataset": dataset,
-                      "imbalance_ratio": ratio, "seed": key[2], "sampler": key[3]})  # fmt: skip
+        items.append(
+            {
+                "title": title,
+                "frame": frame,
+                "auroc": aurocs,
+                "dataset": dataset,
+                "imbalance_ratio": ratio,
+                "seed": key[2],
+                "sampler": key[3],
+            }
+        )
     return items
 
 
 # ----------------------------------------------------------------------------- orchestration
 
 
-def build_report(summary_dir: str | Path, results: str | Path, out_dir: str | Path,
-                 options: ReportOptions | None = None) -> list[Path]:  # fmt: skip
+def build_report(
+    summary_dir: str | Path,
+    results: str | Path,
+    out_dir: str | Path,
+    options: ReportConfig | None = None,
+) -> list[Path]:
     """Compute every statistic and write every figure, table, ``missing.csv`` and ``notes.md``.
 
     Args:
         summary_dir: folder with ``cycles.csv`` (and ``reference.csv``).
         results: the results root (``results/``), holding ``<experiment>/...``.
         out_dir: where to write.
-        options: :class:`ReportOptions` (defaults if None).
+        options: :class:`ReportConfig` (defaults if None).
 
     Returns:
         The written paths (equal to :func:`expected_outputs`).
     """
-    opt = options or ReportOptions()
+    opt = options or ReportConfig()
     out = Path(out_dir)
     fig_dir, tab_dir = out / "figures", out / "tables"
     cycles, refs = load_summary(summary_dir)
@@ -390,18 +412,21 @@ def build_report(summary_dir: str | Path, results: str | Path, out_dir: str | Pa
     per_seed, found = m.paired_improvement(cycles, opt.metric, opt.baseline)
     notes += found
     ri = m.improvement_curves(per_seed, opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
-    figures.relative_improvement_figure(ri, samplers, opt.baseline,
-                                        fig_dir / "relative_improvement", opt.ci_level)  # fmt: skip
-    ri_table = tables.improvement_table(final_rows(ri) if not ri.empty else ri, samplers,
-                                        opt.baseline, opt.metric_label)  # fmt: skip
+    figures.relative_improvement_figure(
+        ri, samplers, opt.baseline, fig_dir / "relative_improvement", opt.ci_level
+    )
+    ri_table = tables.improvement_table(
+        final_rows(ri) if not ri.empty else ri, samplers, opt.baseline, opt.metric_label
+    )
     ri_table.data = ri  # the CSV keeps every budget; the formatted tables show the final one
     tables.write_table(ri_table, tab_dir)
 
     # Absolute accuracy curves, full-data reference, per-cycle and final tables.
     curves = accuracy_curves(cycles, opt)
     reference = reference_summary(refs, opt)
-    figures.accuracy_figure(curves, reference, samplers, opt.metric_label,
-                            fig_dir / "accuracy_curves", opt.ci_level)  # fmt: skip
+    figures.accuracy_figure(
+        curves, reference, samplers, opt.metric_label, fig_dir / "accuracy_curves", opt.ci_level
+    )
     tables.write_table(tables.cycle_accuracy_table(curves, samplers, opt.metric_label), tab_dir)
     final, found = final_accuracy(cycles, refs, opt)
     notes += found
@@ -417,22 +442,29 @@ def build_report(summary_dir: str | Path, results: str | Path, out_dir: str | Pa
     friedman = m.friedman_test(scores, opt.alpha)
     if not friedman.ran:
         notes.append(m.Note("Friedman test", f"skipped: {friedman.reason}"))
-    figures.critical_difference_figure(friedman, fig_dir / "critical_difference", opt.alpha,
-                                       samplers)  # fmt: skip
+    figures.critical_difference_figure(
+        friedman, fig_dir / "critical_difference", opt.alpha, samplers
+    )
 
     # Pairwise penalty matrix.
     penalty = m.penalty_matrix(cycles, opt.metric, opt.alpha, opt.include_initial_budget)
     notes += penalty.notes
     means = penalty.column_means()
-    figures.penalty_figure(penalty.matrix, means, penalty.n_settings,
-                           fig_dir / "penalty_matrix", opt.alpha)  # fmt: skip
-    tables.write_table(tables.penalty_table(penalty.matrix, means, penalty.n_settings, opt.alpha),
-                       tab_dir)  # fmt: skip
+    figures.penalty_figure(
+        penalty.matrix, means, penalty.n_settings, fig_dir / "penalty_matrix", opt.alpha
+    )
+    tables.write_table(
+        tables.penalty_table(penalty.matrix, means, penalty.n_settings, opt.alpha), tab_dir
+    )
     _write_csv(penalty.tests, tab_dir / "penalty_tests.csv")
-    ranking = pd.DataFrame({"sampler": samplers,
-                            "mean_rank": friedman.ranks.reindex(samplers).to_numpy(dtype=float),
-                            "wins": penalty.matrix.sum(axis=1).reindex(samplers).to_numpy(),
-                            "beaten": means.reindex(samplers).to_numpy()})  # fmt: skip
+    ranking = pd.DataFrame(
+        {
+            "sampler": samplers,
+            "mean_rank": friedman.ranks.reindex(samplers).to_numpy(dtype=float),
+            "wins": penalty.matrix.sum(axis=1).reindex(samplers).to_numpy(),
+            "beaten": means.reindex(samplers).to_numpy(),
+        }
+    )
     tables.write_table(tables.ranking_table(ranking, _friedman_note(friedman, opt)), tab_dir)
 
     # Diagnostics: informativeness, TiDAL KL, head/tail scatter.
@@ -440,16 +472,22 @@ def build_report(summary_dir: str | Path, results: str | Path, out_dir: str | Pa
     informativeness, _ = informativeness_curves(candidates, opt.baseline, opt)
     if not candidates:
         notes.append(m.Note("informativeness", "no cycle-0 candidates.csv found"))
-    figures.informativeness_figure(informativeness, fig_dir / "informativeness", opt.ci_level,
-                                   samplers)  # fmt: skip
+    figures.informativeness_figure(
+        informativeness, fig_dir / "informativeness", opt.ci_level, samplers
+    )
     kl = kl_curves(collect_diagnostics(cycles, results), opt)
     figures.tidal_kl_figure(kl, fig_dir / "tidal_kl", opt.ci_level, samplers)
     items = tail_scatter_items(candidates)
     figures.tail_scatter_figure(items, fig_dir / "tail_scatter")
 
     if not ri.empty and (ri["n_seeds"] == 1).any():
-        notes.append(m.Note("confidence intervals", "some points have a single seed: their CI is "
-                            "degenerate (the value itself) and says nothing about spread"))  # fmt: skip
+        notes.append(
+            m.Note(
+                "confidence intervals",
+                "some points have a single seed: their CI is "
+                "degenerate (the value itself) and says nothing about spread",
+            )
+        )
     write_text(out / "notes.md", _notes_markdown(cycles, refs, missing, notes, friedman, opt))
     write_json(out / "metrics.json", headline_metrics(ri, aubc))
     return expected_outputs(out)
@@ -484,27 +522,33 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     write_text(path, frame.to_csv(index=False, lineterminator="\n", float_format="%.6g"))
 
 
-def _friedman_note(result: m.FriedmanResult, opt: ReportOptions) -> str:
+def _friedman_note(result: m.FriedmanResult, opt: ReportConfig) -> str:
     if not result.ran:
         return f"Friedman test skipped: {result.reason}."
-    return (f"Friedman test over {result.n_blocks} settings and {result.n_groups} samplers: "
-            f"χ² = {result.statistic:.3f}, p = {result.pvalue:.3g}; Nemenyi critical difference "
-            f"{result.critical_difference:.3f} at α = {opt.alpha:g}.")  # fmt: skip
+    return (
+        f"Friedman test over {result.n_blocks} settings and {result.n_groups} samplers: "
+        f"χ² = {result.statistic:.3f}, p = {result.pvalue:.3g}; Nemenyi critical difference "
+        f"{result.critical_difference:.3f} at α = {opt.alpha:g}."
+    )
 
 
-def _notes_markdown(cycles, refs, missing, notes, friedman, opt: ReportOptions) -> str:
+def _notes_markdown(cycles, refs, missing, notes, friedman, opt: ReportConfig) -> str:
     counts = cycles["status"].value_counts().to_dict()
-    lines = ["# Report notes", "",
-             f"- experiment: {', '.join(map(str, pd.unique(cycles['experiment'])))}",
-             f"- metric: {opt.metric}; baseline: {opt.baseline}; CIs: {opt.ci_level:.0%} "
-             f"percentile bootstrap over seeds ({opt.n_resamples} resamples, seed "
-             f"{opt.bootstrap_seed}); t-tests at α = {opt.alpha:g}; initial budget in the "
-             f"penalty matrix: {'yes' if opt.include_initial_budget else 'no'}",
-             f"- cycle runs: {len(cycles)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
-             f"- reference runs: {'none (no reference.csv)' if refs is None else len(refs)}",
-             f"- missing or failed runs: {len(missing)} (listed in missing.csv)",
-             f"- {_friedman_note(friedman, opt)}",
-             "- definitions: docs/metrics.md", ""]  # fmt: skip
+    lines = [
+        "# Report notes",
+        "",
+        f"- experiment: {', '.join(map(str, pd.unique(cycles['experiment'])))}",
+        f"- metric: {opt.metric}; baseline: {opt.baseline}; CIs: {opt.ci_level:.0%} "
+        f"percentile bootstrap over seeds ({opt.n_resamples} resamples, seed "
+        f"{opt.bootstrap_seed}); t-tests at α = {opt.alpha:g}; initial budget in the "
+        f"penalty matrix: {'yes' if opt.include_initial_budget else 'no'}",
+        f"- cycle runs: {len(cycles)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
+        f"- reference runs: {'none (no reference.csv)' if refs is None else len(refs)}",
+        f"- missing or failed runs: {len(missing)} (listed in missing.csv)",
+        f"- {_friedman_note(friedman, opt)}",
+        "- definitions: docs/metrics.md",
+        "",
+    ]
     if not notes:
         lines.append("No exclusions.")
     by_scope: dict[str, list[str]] = {}
@@ -518,7 +562,7 @@ def _notes_markdown(cycles, refs, missing, notes, friedman, opt: ReportOptions) 
 __all__ = [
     "FIGURES",
     "TABLES",
-    "ReportOptions",
+    "ReportConfig",
     "build_report",
     "collect_candidates",
     "collect_diagnostics",

@@ -4,7 +4,7 @@
         [--results results] [--config results/EXP/config.yaml]
 
 Options come from the config's ``report:`` section (see
-:class:`albench.report.build.ReportOptions`); ``--metric`` overrides it.
+:class:`albench.config.ReportConfig`); ``--metric`` overrides it.
 Only :mod:`argparse` is imported at module level so ``albench --help`` stays fast.
 """
 
@@ -19,14 +19,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "report", help="figures, tables and statistics from the aggregated results"
     )
-    parser.add_argument("--summary", type=Path, required=True,
-                        help="folder with cycles.csv and reference.csv (albench aggregate)")  # fmt: skip
-    parser.add_argument("--results", type=Path,
-                        help="results root holding <experiment>/ (default: SUMMARY/../..)")  # fmt: skip
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        required=True,
+        help="folder with cycles.csv and reference.csv (albench aggregate)",
+    )
+    parser.add_argument(
+        "--results", type=Path, help="results root holding <experiment>/ (default: SUMMARY/../..)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--config", type=Path, help="config file whose `report:` section is used")
-    parser.add_argument("--metric", choices=["accuracy", "balanced_accuracy"],
-                        help="overrides report.metric (default: accuracy)")  # fmt: skip
+    parser.add_argument(
+        "--metric",
+        choices=["accuracy", "balanced_accuracy"],
+        help="overrides report.metric (default: accuracy)",
+    )
     return parser
 
 
@@ -34,14 +42,10 @@ def report(args: argparse.Namespace) -> int:
     """Handler of ``albench report``: build the report and print what was written."""
     from dataclasses import replace
 
-    from albench.report.build import ReportOptions, build_report
+    from albench.config import ReportConfig, load_config
+    from albench.report.build import build_report
 
-    section = {}
-    if args.config is not None:
-        from albench.config import load_config
-
-        section = load_config(args.config).raw.get("report") or {}
-    options = ReportOptions.from_mapping(section)
+    options = load_config(args.config).report if args.config is not None else ReportConfig()
     if args.metric:
         options = replace(options, metric=args.metric)
     results = args.results if args.results is not None else args.summary.resolve().parents[1]

@@ -109,13 +109,17 @@ def summarise(
     for key, group in frame.groupby(by, sort=True, dropna=False):
         values = group[value].to_numpy(dtype=float)
         low, high = bootstrap_ci(values, n_resamples, level, seed)
-        rows.append({
-            **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
-            "mean": float(np.mean(values)) if values.size else math.nan,
-            "std": float(np.std(values, ddof=1)) if values.size > 1 else math.nan,
-            "ci_low": low, "ci_high": high, "n_seeds": int(values.size),
-            "seeds": ";".join(str(s) for s in sorted(group["seed"].tolist())),
-        })  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "mean": float(np.mean(values)) if values.size else math.nan,
+                "std": float(np.std(values, ddof=1)) if values.size > 1 else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "n_seeds": int(values.size),
+                "seeds": ";".join(str(s) for s in sorted(group["seed"].tolist())),
+            }
+        )
     columns = [*by, "mean", "std", "ci_low", "ci_high", "n_seeds", "seeds"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -146,8 +150,12 @@ def paired_improvement(
     columns = [*PAIR_KEYS, "sampler", "num_labeled", "value", "baseline_value", "ri", "delta"]
     notes: list[Note] = []
     if baseline not in set(cycles["sampler"]):
-        notes.append(Note("relative improvement", f"no {baseline!r} sampler in the results: "
-                          "relative improvement cannot be computed"))  # fmt: skip
+        notes.append(
+            Note(
+                "relative improvement",
+                f"no {baseline!r} sampler in the results: relative improvement cannot be computed",
+            )
+        )
         return pd.DataFrame(columns=columns), notes
     base = ok[ok["sampler"] == baseline][[*PAIR_KEYS, metric]]
     base = base.rename(columns={metric: "baseline_value"})
@@ -155,15 +163,27 @@ def paired_improvement(
     merged = others.merge(base, on=PAIR_KEYS, how="left")
     lacking = merged["baseline_value"].isna()
     for row in merged[lacking].itertuples():
-        notes.append(Note("relative improvement", (
-            f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
-            f"cycle {row.cycle} excluded — its {baseline} partner (same seed and cycle) did not "
-            "finish")))  # fmt: skip
+        notes.append(
+            Note(
+                "relative improvement",
+                (
+                    f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
+                    f"cycle {row.cycle} excluded — its {baseline} partner (same seed and cycle) did not "
+                    "finish"
+                ),
+            )
+        )
     zero = ~lacking & (merged["baseline_value"] == 0)
     for row in merged[zero].itertuples():
-        notes.append(Note("relative improvement", (
-            f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
-            f"cycle {row.cycle} excluded — {baseline} {metric} is 0 (ratio undefined)")))  # fmt: skip
+        notes.append(
+            Note(
+                "relative improvement",
+                (
+                    f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
+                    f"cycle {row.cycle} excluded — {baseline} {metric} is 0 (ratio undefined)"
+                ),
+            )
+        )
     merged = merged[~lacking & ~zero].copy()
     merged["ri"] = 100.0 * (merged["value"] - merged["baseline_value"]) / merged["baseline_value"]
     merged["delta"] = 100.0 * (merged["value"] - merged["baseline_value"])
@@ -238,18 +258,37 @@ def aubc_per_run(cycles: pd.DataFrame, metric: str = "accuracy") -> tuple[pd.Dat
     for (dataset, ratio, sampler, seed), run in cycles.groupby([*SETTING, "sampler", "seed"]):
         if (run["status"] != "ok").any():
             bad = run[run["status"] != "ok"]
-            notes.append(Note("AUBC", (
-                f"{setting_label(dataset, ratio)}: {sampler} seed {seed} excluded — cycle(s) "
-                f"{', '.join(map(str, bad['cycle']))} {'/'.join(sorted(set(bad['status'])))}")))  # fmt: skip
+            notes.append(
+                Note(
+                    "AUBC",
+                    (
+                        f"{setting_label(dataset, ratio)}: {sampler} seed {seed} excluded — cycle(s) "
+                        f"{', '.join(map(str, bad['cycle']))} {'/'.join(sorted(set(bad['status'])))}"
+                    ),
+                )
+            )
             continue
         value = aubc(run["num_labeled"], run[metric])
         if math.isnan(value):
-            notes.append(Note("AUBC", f"{setting_label(dataset, ratio)}: {sampler} seed {seed} "
-                              "has fewer than two budgets; AUBC undefined"))  # fmt: skip
+            notes.append(
+                Note(
+                    "AUBC",
+                    f"{setting_label(dataset, ratio)}: {sampler} seed {seed} "
+                    "has fewer than two budgets; AUBC undefined",
+                )
+            )
             continue
-        rows.append({"dataset": dataset, "imbalance_ratio": ratio, "sampler": sampler,
-                     "seed": seed, "aubc": value, "first_budget": run["num_labeled"].min(),
-                     "last_budget": run["num_labeled"].max()})  # fmt: skip
+        rows.append(
+            {
+                "dataset": dataset,
+                "imbalance_ratio": ratio,
+                "sampler": sampler,
+                "seed": seed,
+                "aubc": value,
+                "first_budget": run["num_labeled"].min(),
+                "last_budget": run["num_labeled"].max(),
+            }
+        )
     columns = [*SETTING, "sampler", "seed", "aubc", "first_budget", "last_budget"]
     return pd.DataFrame(rows, columns=columns), notes
 
@@ -317,8 +356,13 @@ def penalty_matrix(
         if not include_initial:
             levels = [c for c in levels if c != min(cycles["cycle"])]
         if not levels:
-            notes.append(Note("penalty matrix", f"{setting_label(dataset, ratio)}: no budget "
-                              "after the initial one; setting skipped"))  # fmt: skip
+            notes.append(
+                Note(
+                    "penalty matrix",
+                    f"{setting_label(dataset, ratio)}: no budget "
+                    "after the initial one; setting skipped",
+                )
+            )
             continue
         n_settings += 1
         weight = 1.0 / len(levels)
@@ -330,13 +374,29 @@ def penalty_matrix(
             budget = int(at["num_labeled"].median())
             for i, j in combinations([s for s in samplers if s in wide.columns], 2):
                 pair = wide[[i, j]].dropna()
-                row = {"dataset": dataset, "imbalance_ratio": ratio, "cycle": cycle,
-                       "num_labeled": budget, "sampler_i": i, "sampler_j": j, "n": len(pair),
-                       "mean_diff": math.nan, "t": math.nan, "p": math.nan, "winner": ""}  # fmt: skip
+                row = {
+                    "dataset": dataset,
+                    "imbalance_ratio": ratio,
+                    "cycle": cycle,
+                    "num_labeled": budget,
+                    "sampler_i": i,
+                    "sampler_j": j,
+                    "n": len(pair),
+                    "mean_diff": math.nan,
+                    "t": math.nan,
+                    "p": math.nan,
+                    "winner": "",
+                }
                 if len(pair) < 2:
-                    notes.append(Note("penalty matrix", (
-                        f"{setting_label(dataset, ratio)} cycle {cycle}: {i} vs {j} has "
-                        f"{len(pair)} shared seed(s); a paired t-test needs 2")))  # fmt: skip
+                    notes.append(
+                        Note(
+                            "penalty matrix",
+                            (
+                                f"{setting_label(dataset, ratio)} cycle {cycle}: {i} vs {j} has "
+                                f"{len(pair)} shared seed(s); a paired t-test needs 2"
+                            ),
+                        )
+                    )
                     tests.append(row)
                     continue
                 diff = (pair[i] - pair[j]).to_numpy()  # (n,)
@@ -351,8 +411,18 @@ def penalty_matrix(
                     row["winner"] = winner
                     matrix.loc[winner, loser] += weight
                 tests.append(row)
-    test_columns = [*SETTING, "cycle", "num_labeled", "sampler_i", "sampler_j", "n",
-                    "mean_diff", "t", "p", "winner"]  # fmt: skip
+    test_columns = [
+        *SETTING,
+        "cycle",
+        "num_labeled",
+        "sampler_i",
+        "sampler_j",
+        "n",
+        "mean_diff",
+        "t",
+        "p",
+        "winner",
+    ]
     return PenaltyResult(matrix, pd.DataFrame(tests, columns=test_columns), n_settings, notes)
 
 
@@ -368,7 +438,9 @@ def block_table(
         ``(table, notes)``; index = setting labels, columns = samplers.
     """
     means = frame.groupby([*SETTING, "sampler"])[value].mean().reset_index()
-    means["setting"] = [setting_label(d, r) for d, r in zip(means["dataset"], means["imbalance_ratio"], strict=True)]  # fmt: skip
+    means["setting"] = [
+        setting_label(d, r) for d, r in zip(means["dataset"], means["imbalance_ratio"], strict=True)
+    ]
     table = means.pivot(index="setting", columns="sampler", values=value)
     order = [s for s in (samplers or list(pd.unique(frame["sampler"]))) if s in table.columns]
     table = table[order]
@@ -456,8 +528,10 @@ def friedman_test(scores: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
     n_blocks, k = scores.shape
     ranks = average_ranks(scores) if n_blocks else pd.Series(dtype=float)
     if n_blocks < MIN_BLOCKS:
-        reason = (f"only {n_blocks} complete setting(s) (dataset × IR); the Friedman test and "
-                  f"critical-difference diagram need at least {MIN_BLOCKS}")  # fmt: skip
+        reason = (
+            f"only {n_blocks} complete setting(s) (dataset × IR); the Friedman test and "
+            f"critical-difference diagram need at least {MIN_BLOCKS}"
+        )
         return FriedmanResult(False, reason, n_blocks, k, ranks)
     if k < MIN_GROUPS:
         reason = f"only {k} sampler(s); the Friedman test needs at least {MIN_GROUPS}"
@@ -467,8 +541,17 @@ def friedman_test(scores: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
     statistic, pvalue = stats.friedmanchisquare(*(scores[c].to_numpy() for c in scores.columns))
     posthoc = sp.posthoc_nemenyi_friedman(scores.reset_index(drop=True))
     posthoc.index, posthoc.columns = list(scores.columns), list(scores.columns)
-    return FriedmanResult(True, "", n_blocks, k, ranks, float(statistic), float(pvalue), posthoc,
-                          nemenyi_cd(k, n_blocks, alpha))  # fmt: skip
+    return FriedmanResult(
+        True,
+        "",
+        n_blocks,
+        k,
+        ranks,
+        float(statistic),
+        float(pvalue),
+        posthoc,
+        nemenyi_cd(k, n_blocks, alpha),
+    )
 
 
 def top_fraction_accuracy(scores, correct, fractions) -> np.ndarray:

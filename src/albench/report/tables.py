@@ -27,8 +27,9 @@ import pandas as pd
 
 from albench.io import write_text
 from albench.report.metrics import setting_label
+from albench.report.outputs import TABLE_FORMATS
 
-FORMATS = ("csv", "md", "tex", "html")
+FORMATS = TABLE_FORMATS
 
 
 @dataclass
@@ -70,8 +71,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        marked = any(" (n=" in cell for section in self.sections for row in section.cells
-                     for cell in row)  # fmt: skip
+        marked = any(
+            " (n=" in cell for section in self.sections for row in section.cells for cell in row
+        )
         if marked and SEEDS_NOTE not in self.notes:
             self.notes.append(SEEDS_NOTE)
 
@@ -115,8 +117,10 @@ def mean_ci(mean: float, low: float, high: float, decimals: int = 1, signed: boo
     """``"71.2 [70.1, 72.3]"`` (the CI of one seed is shown as the value itself)."""
     if math.isnan(mean):
         return "n/a"
-    return (f"{fmt(mean, decimals, signed)} [{fmt(low, decimals, signed)}, "
-            f"{fmt(high, decimals, signed)}]")  # fmt: skip
+    return (
+        f"{fmt(mean, decimals, signed)} [{fmt(low, decimals, signed)}, "
+        f"{fmt(high, decimals, signed)}]"
+    )
 
 
 def seeds_mark(n, n_max) -> str:
@@ -157,11 +161,27 @@ def to_markdown(table: Table) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}"}  # fmt: skip
-_LATEX_SYMBOLS = {"±": r"$\pm$", "Δ": r"$\Delta$", "×": r"$\times$", "≥": r"$\geq$", "·": r"$\cdot$",
-                  "−": "-", "α": r"$\alpha$"}  # fmt: skip
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_LATEX_SYMBOLS = {
+    "±": r"$\pm$",
+    "Δ": r"$\Delta$",
+    "×": r"$\times$",
+    "≥": r"$\geq$",
+    "·": r"$\cdot$",
+    "−": "-",
+    "α": r"$\alpha$",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -201,8 +221,10 @@ def _latex_section(section: Section) -> list[str]:
     labels = [latex_escape(section.row_header)] + [latex_escape(lab) for _, lab in section.columns]
     lines += [" & ".join(labels) + r" \\", r"\midrule"]
     for label, cells, bold in zip(section.rows, section.cells, section.bold, strict=True):
-        shown = [rf"\textbf{{{latex_escape(c)}}}" if b else latex_escape(c)
-                 for c, b in zip(cells, bold, strict=True)]  # fmt: skip
+        shown = [
+            rf"\textbf{{{latex_escape(c)}}}" if b else latex_escape(c)
+            for c, b in zip(cells, bold, strict=True)
+        ]
         lines.append(" & ".join([latex_escape(label), *shown]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return lines
@@ -210,9 +232,14 @@ def _latex_section(section: Section) -> list[str]:
 
 def to_latex(table: Table) -> str:
     """A ``table`` environment with one booktabs ``tabular`` per section (needs ``booktabs``)."""
-    lines = [r"% requires \usepackage{booktabs}", r"\begin{table}[t]", r"\centering",
-             r"\small", rf"\caption{{{latex_escape(table.caption)}}}",
-             rf"\label{{{_latex_label(table.name)}}}"]  # fmt: skip
+    lines = [
+        r"% requires \usepackage{booktabs}",
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{latex_escape(table.caption)}}}",
+        rf"\label{{{_latex_label(table.name)}}}",
+    ]
     for k, section in enumerate(table.sections):
         if k:
             lines.append(r"\par\medskip")
@@ -224,17 +251,21 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-_HTML_STYLE = ("<style>body{font-family:sans-serif;font-size:14px}table{border-collapse:collapse;"
-               "margin:0 0 1.2em 0}th,td{padding:3px 9px;border-bottom:1px solid #ccc;"
-               "text-align:right}th:first-child,td:first-child{text-align:left}"
-               "caption{text-align:left;font-weight:bold;padding:4px 0}</style>")  # fmt: skip
+_HTML_STYLE = (
+    "<style>body{font-family:sans-serif;font-size:14px}table{border-collapse:collapse;"
+    "margin:0 0 1.2em 0}th,td{padding:3px 9px;border-bottom:1px solid #ccc;"
+    "text-align:right}th:first-child,td:first-child{text-align:left}"
+    "caption{text-align:left;font-weight:bold;padding:4px 0}</style>"
+)
 
 
 def to_html(table: Table) -> str:
     """A standalone HTML page (for the Snakemake report), best values in ``<b>``."""
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
-             f"<title>{html.escape(table.caption)}</title>{_HTML_STYLE}</head><body>",
-             f"<p><b>{html.escape(table.caption)}</b></p>"]  # fmt: skip
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(table.caption)}</title>{_HTML_STYLE}</head><body>",
+        f"<p><b>{html.escape(table.caption)}</b></p>",
+    ]
     for section in table.sections:
         parts.append("<table>")
         if section.title:
@@ -242,10 +273,13 @@ def to_html(table: Table) -> str:
         header = [section.row_header] + [_flat(c) for c in section.columns]
         parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
         for label, cells, bold in zip(section.rows, section.cells, section.bold, strict=True):
-            shown = [f"<b>{html.escape(c)}</b>" if b else html.escape(c)
-                     for c, b in zip(cells, bold, strict=True)]  # fmt: skip
-            parts.append("<tr>" + "".join(f"<td>{x}</td>" for x in [html.escape(label), *shown])
-                         + "</tr>")  # fmt: skip
+            shown = [
+                f"<b>{html.escape(c)}</b>" if b else html.escape(c)
+                for c, b in zip(cells, bold, strict=True)
+            ]
+            parts.append(
+                "<tr>" + "".join(f"<td>{x}</td>" for x in [html.escape(label), *shown]) + "</tr>"
+            )
         parts.append("</table>")
     if table.notes:
         parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in table.notes) + "</ul>")
@@ -282,8 +316,11 @@ def _n_max(frame: pd.DataFrame) -> int:
 
 
 def _lookup(frame: pd.DataFrame, dataset: str, ratio: float, sampler: str) -> pd.Series | None:
-    hit = frame[(frame["dataset"] == dataset) & (frame["imbalance_ratio"] == ratio)
-                & (frame["sampler"] == sampler)]  # fmt: skip
+    hit = frame[
+        (frame["dataset"] == dataset)
+        & (frame["imbalance_ratio"] == ratio)
+        & (frame["sampler"] == sampler)
+    ]
     return None if hit.empty else hit.iloc[0]
 
 
@@ -312,18 +349,20 @@ def final_accuracy_table(final: pd.DataFrame, samplers: list[str], metric_label:
                 row_cells += ["n/a", "n/a"]
                 row_values += [math.nan, math.nan]
                 continue
-            row_cells += [mean_std(hit["acc_mean"], hit["acc_std"])
-                          + seeds_mark(hit["n_seeds"], n_max),
-                          mean_std(hit["rel_mean"], hit["rel_std"])
-                          + seeds_mark(hit["n_seeds_rel"], n_max)]  # fmt: skip
+            row_cells += [
+                mean_std(hit["acc_mean"], hit["acc_std"]) + seeds_mark(hit["n_seeds"], n_max),
+                mean_std(hit["rel_mean"], hit["rel_std"]) + seeds_mark(hit["n_seeds_rel"], n_max),
+            ]
             row_values += [hit["acc_mean"], hit["rel_mean"]]
         cells.append(row_cells)
         values.append(row_values)
     bold = best_mask(np.array(values, dtype=float).reshape(len(samplers), len(columns)))
     section = Section(None, "sampler", list(samplers), columns, cells, bold.tolist())
-    caption = (f"Test {metric_label} at the final budget (mean ± std over seeds, %) and relative "
-               "to the all-data reference (per-seed ratio acc/acc_full, mean ± std, %). "
-               "Best per column in bold.")  # fmt: skip
+    caption = (
+        f"Test {metric_label} at the final budget (mean ± std over seeds, %) and relative "
+        "to the all-data reference (per-seed ratio acc/acc_full, mean ± std, %). "
+        "Best per column in bold."
+    )
     return Table("final_accuracy", caption, [section], final)
 
 
@@ -352,19 +391,31 @@ def cycle_accuracy_table(curves: pd.DataFrame, samplers: list[str], metric_label
                     line.append("n/a")
                     continue
                 values[r, c] = hit["mean"].iloc[0]
-                line.append(mean_std(hit["mean"].iloc[0], hit["std"].iloc[0])
-                            + seeds_mark(hit["n_seeds"].iloc[0] if "n_seeds" in hit else None,
-                                         n_max))  # fmt: skip
+                line.append(
+                    mean_std(hit["mean"].iloc[0], hit["std"].iloc[0])
+                    + seeds_mark(hit["n_seeds"].iloc[0] if "n_seeds" in hit else None, n_max)
+                )
             cells.append(line)
-        sections.append(Section(setting_label(dataset, ratio), "sampler", rows, columns, cells,
-                                best_mask(values).tolist()))  # fmt: skip
-    caption = (f"Test {metric_label} (%) at every budget (number of labeled samples), mean ± std "
-               "over seeds. Best per column in bold.")  # fmt: skip
+        sections.append(
+            Section(
+                setting_label(dataset, ratio),
+                "sampler",
+                rows,
+                columns,
+                cells,
+                best_mask(values).tolist(),
+            )
+        )
+    caption = (
+        f"Test {metric_label} (%) at every budget (number of labeled samples), mean ± std "
+        "over seeds. Best per column in bold."
+    )
     return Table("cycle_accuracy", caption, sections, curves)
 
 
-def _per_setting_table(name, caption, frame, samplers, label, cell, value, higher=True,
-                       row_filter=None) -> Table:  # fmt: skip
+def _per_setting_table(
+    name, caption, frame, samplers, label, cell, value, higher=True, row_filter=None
+) -> Table:
     settings = _settings(frame)
     rows = [s for s in samplers if row_filter is None or row_filter(s)]
     columns = [(setting_label(d, r), label) for d, r in settings]
@@ -384,25 +435,38 @@ def _per_setting_table(name, caption, frame, samplers, label, cell, value, highe
 
 def aubc_table(summary: pd.DataFrame, samplers: list[str], metric_label: str) -> Table:
     """AUBC per setting: mean [95% bootstrap CI] over seeds, in % (see ``docs/metrics.md``)."""
-    caption = (f"Area under the budget curve of test {metric_label} (trapezoid over the number of "
-               "labeled samples divided by the budget range, %): mean [95% bootstrap CI over "
-               "seeds]. Best per column in bold.")  # fmt: skip
-    return _per_setting_table("aubc", caption, summary, samplers, "AUBC (%)",
-                              lambda h: mean_ci(h["mean"], h["ci_low"], h["ci_high"])
-                              + seeds_mark(h["n_seeds"], _n_max(summary)),
-                              lambda h: h["mean"])  # fmt: skip
+    caption = (
+        f"Area under the budget curve of test {metric_label} (trapezoid over the number of "
+        "labeled samples divided by the budget range, %): mean [95% bootstrap CI over "
+        "seeds]. Best per column in bold."
+    )
+    return _per_setting_table(
+        "aubc",
+        caption,
+        summary,
+        samplers,
+        "AUBC (%)",
+        lambda h: (
+            mean_ci(h["mean"], h["ci_low"], h["ci_high"])
+            + seeds_mark(h["n_seeds"], _n_max(summary))
+        ),
+        lambda h: h["mean"],
+    )
 
 
-def improvement_table(final: pd.DataFrame, samplers: list[str], baseline: str,
-                      metric_label: str) -> Table:  # fmt: skip
+def improvement_table(
+    final: pd.DataFrame, samplers: list[str], baseline: str, metric_label: str
+) -> Table:
     """Relative improvement over the baseline at the final budget: RI [CI] and Δ, per setting."""
     n_max = _n_max(final)
     settings = _settings(final)
     rows = [s for s in samplers if s != baseline]
     columns = []
     for dataset, ratio in settings:
-        columns += [(setting_label(dataset, ratio), "RI (%) [95% CI]"),
-                    (setting_label(dataset, ratio), "Δ (points)")]  # fmt: skip
+        columns += [
+            (setting_label(dataset, ratio), "RI (%) [95% CI]"),
+            (setting_label(dataset, ratio), "Δ (points)"),
+        ]
     values = np.full((len(rows), len(columns)), np.nan)
     cells = []
     for i, sampler in enumerate(rows):
@@ -412,21 +476,26 @@ def improvement_table(final: pd.DataFrame, samplers: list[str], baseline: str,
             if hit is None:
                 line += ["n/a", "n/a"]
                 continue
-            line += [mean_ci(hit["ri_mean"], hit["ri_ci_low"], hit["ri_ci_high"], signed=True)
-                     + seeds_mark(hit["n_seeds"], n_max),
-                     fmt(hit["delta_mean"], 1, signed=True)]  # fmt: skip
+            line += [
+                mean_ci(hit["ri_mean"], hit["ri_ci_low"], hit["ri_ci_high"], signed=True)
+                + seeds_mark(hit["n_seeds"], n_max),
+                fmt(hit["delta_mean"], 1, signed=True),
+            ]
             values[i, 2 * j], values[i, 2 * j + 1] = hit["ri_mean"], hit["delta_mean"]
         cells.append(line)
     section = Section(None, "sampler", rows, columns, cells, best_mask(values).tolist())
-    caption = (f"Relative improvement of test {metric_label} over {baseline} at the final budget, "
-               f"paired by seed: RI = 100·(acc − acc_{baseline})/acc_{baseline}, mean [95% "
-               f"bootstrap CI] over seeds, and Δ = mean difference in accuracy points. Best per "
-               "column in bold.")  # fmt: skip
+    caption = (
+        f"Relative improvement of test {metric_label} over {baseline} at the final budget, "
+        f"paired by seed: RI = 100·(acc − acc_{baseline})/acc_{baseline}, mean [95% "
+        f"bootstrap CI] over seeds, and Δ = mean difference in accuracy points. Best per "
+        "column in bold."
+    )
     return Table("relative_improvement", caption, [section], final)
 
 
-def penalty_table(matrix: pd.DataFrame, column_means: pd.Series, n_settings: int,
-                  alpha: float) -> Table:  # fmt: skip
+def penalty_table(
+    matrix: pd.DataFrame, column_means: pd.Series, n_settings: int, alpha: float
+) -> Table:
     """The penalty matrix P[i, j] (row i beat column j) and its column means (lower = better)."""
     samplers = list(matrix.index)
     cells = [[("–" if i == j else f"{matrix.loc[i, j]:.2f}") for j in samplers] for i in samplers]
@@ -439,10 +508,12 @@ def penalty_table(matrix: pd.DataFrame, column_means: pd.Series, n_settings: int
     data = matrix.copy()
     data.loc["column mean"] = column_means.reindex(samplers)
     data = data.reset_index(names="sampler")
-    caption = (f"Pairwise penalty matrix summed over {n_settings} setting(s): P[i, j] += 1/N_b for "
-               f"every budget at which row i beat column j in a two-sided paired t-test over seeds "
-               f"(α = {alpha:g}); maximum entry = number of settings. Column mean = how often a "
-               "sampler was beaten (lower is better, best in bold).")  # fmt: skip
+    caption = (
+        f"Pairwise penalty matrix summed over {n_settings} setting(s): P[i, j] += 1/N_b for "
+        f"every budget at which row i beat column j in a two-sided paired t-test over seeds "
+        f"(α = {alpha:g}); maximum entry = number of settings. Column mean = how often a "
+        "sampler was beaten (lower is better, best in bold)."
+    )
     return Table("penalty_matrix", caption, [section], data)
 
 
@@ -458,8 +529,13 @@ def ranking_table(ranking: pd.DataFrame, friedman_note: str) -> Table:
     columns = [("", "mean rank (AUBC)"), ("", "PPM wins (row sum)"), ("", "PPM beaten (col. mean)")]
     values = ranking[["mean_rank", "wins", "beaten"]].to_numpy(dtype=float)
     cells = [[fmt(r, 2), fmt(w, 2), fmt(b, 2)] for r, w, b in values]
-    bold = np.column_stack([best_mask(values[:, :1], False, 2), best_mask(values[:, 1:2], True, 2),
-                            best_mask(values[:, 2:], False, 2)])  # fmt: skip
+    bold = np.column_stack(
+        [
+            best_mask(values[:, :1], False, 2),
+            best_mask(values[:, 1:2], True, 2),
+            best_mask(values[:, 2:], False, 2),
+        ]
+    )
     section = Section(None, "sampler", rows, columns, cells, bold.tolist())
     caption = (
         "Ranking: mean rank over settings of the mean AUBC (1 = best), and the pairwise "

@@ -1,4 +1,4 @@
-"""The sampler contract: declare what you need from training, return scores or a selection.
+"""The sampler contract: declare what you need, return scores (or a selection).
 
 Convention (as in scikit-activeml): **higher score = more informative**, always.
 Samplers that rank "smallest first" (margin, TiDAL(M)) return the negated
@@ -7,20 +7,33 @@ sort over the scored subset, whose order is itself a seeded random permutation
 of the unlabeled pool, so ties are broken by that seeded order and the same
 config and seed give byte-identical selections.
 
+A sampler says what it needs in exactly one place, :attr:`Sampler.needs`: a set
+of :class:`Need` values. The cycle computes each of them with the provider
+registered for it (``albench.cycle.context``), and a need that an auxiliary
+training objective provides (TiDAL's predicted dynamics, LL4AL's predicted loss)
+makes the cycle train that objective jointly with the classifier
+(``albench.training.objectives``). Nothing else about a sampler changes what
+the cycle does.
+
 Shapes used throughout: n = candidates (the scored subset), m = labeled,
 C = classes, d = embedding size, T = MC passes or recorded epochs.
+
+Sampler modules do not import torch at module level (they import their tensor
+code inside ``score``/``select``), so the workflow can list and validate samplers
+without loading PyTorch; ``tests/samplers`` checks it.
 """
 
 from __future__ import annotations
 
 import enum
-from abc import ABC
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
-from torch import Tensor
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 
 class Need(enum.StrEnum):
@@ -32,63 +45,91 @@ class Need(enum.StrEnum):
     LABELED_EMBEDDINGS = "labeled_embeddings"  # (m, d)
     MC_PROBS = "mc_probs"  # (n, C, T) softmax under MC dropout on the embedding
     TRUE_LABELS = "true_labels"  # (n,) ground truth; oracle only
-    TRACKED_LABELS = "tracked_labels"  # (n, T) predicted label at each recorded epoch
-    TRACKED_PROBS = "tracked_probs"  # (n, C) running mean of recorded softmax (actual TD)
+    TRACKED_LABELS = "tracked_labels"  # (n, T) predicted label at each recorded epoch, clean view
+    TRACKED_PROBS = "tracked_probs"  # (n, C) running mean of recorded softmax (actual TD), clean
+    TRACKED_LABELS_AUG = "tracked_labels_aug"  # (n, T) as TRACKED_LABELS, training augmentation
+    TRACKED_PROBS_AUG = "tracked_probs_aug"  # (n, C) as TRACKED_PROBS, training augmentation
     TD_PROBS = "td_probs"  # (n, C) TiDAL module's predicted training dynamics
     PREDICTED_LOSS = "predicted_loss"  # (n,) LL4AL module output
-    IMAGES = "images"  # (n, C_in, H, W) float candidates and (m, ...) labeled; VAAL
+    IMAGES = "images"  # (n, C_in, H, W) normalised candidate images
+    LABELED_IMAGES = "labeled_images"  # (m, C_in, H, W) normalised labeled images
 
 
-@dataclass(frozen=True)
-class TrainingNeeds:
-    """What a sampler needs *during* training.
+# The tracked quantities of each candidate-tracker view: (labels, running-mean probs).
+TRACKED = {
+    "clean": (Need.TRACKED_LABELS, Need.TRACKED_PROBS),
+    "train_aug": (Need.TRACKED_LABELS_AUG, Need.TRACKED_PROBS_AUG),
+}
 
-    Attributes:
-        aux_module: name of an auxiliary module trained jointly with the
-            classifier (``"tidal"`` or ``"ll4al"``), or None.
-        track_candidates: record predictions on the scored subset during training
-            (label dispersion, actual training dynamics).
-    """
+# Needs provided by an auxiliary objective trained jointly with the classifier, and that
+# objective's name (its hyperparameters are ``sampler_params.<name>_module``). The objective
+# classes register under these names in ``albench.training.objectives``; this table is here,
+# torch-free, so that the workflow can tell which runs train which objective.
+OBJECTIVES = {Need.TD_PROBS: "tidal", Need.PREDICTED_LOSS: "ll4al"}
 
-    aux_module: str | None = None
-    track_candidates: bool = False
+
+def objectives_of(needs: frozenset[Need]) -> tuple[str, ...]:
+    """Names of the objectives a set of needs makes the cycle train, sorted."""
+    return tuple(sorted({OBJECTIVES[need] for need in needs if need in OBJECTIVES}))
+
+
+def tracked_views(needs: frozenset[Need]) -> tuple[str, ...]:
+    """Candidate-tracker views a set of needs asks for, sorted."""
+    return tuple(sorted(view for view, tracked in TRACKED.items() if set(tracked) & needs))
 
 
 @dataclass
 class ScoringContext:
-    """Everything a sampler may read. Fields a sampler did not declare stay None."""
+    """Everything a sampler may read: the candidates and the quantities it declared.
+
+    ``values`` holds exactly the sampler's declared needs (plus what the
+    diagnostics use); :meth:`require` is how a sampler reads one.
+    """
 
     candidates: np.ndarray  # (n,) pool indices of the scored subset, in seeded random order
     labeled: np.ndarray  # (m,) pool indices of the labeled set
     num_classes: int
-    seed: int  # the sampler's own random stream (random, oracle, BADGE draws)
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    probs: Tensor | None = None
-    logits: Tensor | None = None
-    embeddings: Tensor | None = None
-    labeled_embeddings: Tensor | None = None
-    mc_probs: Tensor | None = None
-    true_labels: Tensor | None = None
-    tracked_labels: Tensor | None = None
-    tracked_probs: Tensor | None = None
-    td_probs: Tensor | None = None
-    predicted_loss: Tensor | None = None
-    images: Tensor | None = None
-    labeled_images: Tensor | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    seed: int  # the sampler's own random stream (random, oracle, BADGE, VAAL draws)
+    device: torch.device | str = "cpu"
+    values: dict[Need, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        candidates: Any,
+        labeled: Any,
+        num_classes: int,
+        seed: int,
+        device: torch.device | str = "cpu",
+        **values: Any,
+    ) -> ScoringContext:
+        """A context from keyword values named after the needs (``probs=…``); handy in tests."""
+        needs = {Need(name): value for name, value in values.items()}
+        return cls(np.asarray(candidates), np.asarray(labeled), num_classes, seed, device, needs)
 
     @property
     def n(self) -> int:
         return len(self.candidates)
 
     def require(self, need: Need) -> Tensor:
-        value = getattr(self, need.value)
+        """The computed value of ``need``; an error says to declare it if it is missing."""
+        value = self.values.get(need)
         if value is None:
             raise RuntimeError(
                 f"scoring context has no {need.value!r}: the sampler must declare "
                 f"Need.{need.name} in its `needs`"
             )
         return value
+
+    def has(self, *needs: Need) -> bool:
+        return all(self.values.get(need) is not None for need in needs)
+
+    def restricted(self, needs: frozenset[Need]) -> ScoringContext:
+        """A copy holding only ``needs`` (what a sampler that declared them may read)."""
+        kept = {need: value for need, value in self.values.items() if need in needs}
+        return ScoringContext(
+            self.candidates, self.labeled, self.num_classes, self.seed, self.device, kept
+        )
 
 
 @dataclass(frozen=True)
@@ -107,34 +148,56 @@ class Selection:
     all_scores: np.ndarray | None = None
 
 
-class Sampler(ABC):
-    """A query strategy. Subclass, set the class attributes, implement :meth:`score`
-    (or override :meth:`select` for batch-aware methods), and decorate with
-    :func:`albench.samplers.register`.
+ROLES = ("method", "control", "reference")
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A query strategy.
+
+    Subclass it, set the class attributes below, implement :meth:`score` (or
+    override :meth:`select` for batch-aware methods) and decorate the class with
+    :func:`albench.samplers.register` (built-ins) or expose it through an
+    ``albench.samplers`` entry point or a ``module:Class`` reference (plugins).
+    Hyperparameters are dataclass fields: decorate a subclass that has any with
+    ``@dataclass(frozen=True)`` and validate them in ``__post_init__``.
 
     Class attributes:
-        name: registry key.
+        name: registry key (letters, digits, underscores; it becomes a folder name).
         summary: one line for ``albench samplers``.
-        needs: :class:`Need` values the cycle computes before scoring.
-        training: :class:`TrainingNeeds`.
+        needs: :class:`Need` values the cycle computes before scoring. A sampler
+            whose needs depend on its hyperparameters overrides it as a property.
+        role: ``"method"`` (a query strategy that competes), ``"control"`` (the
+            same training as a method with a random query, to isolate its
+            selection effect) or ``"reference"`` (an oracle or ablation that
+            brackets the methods); controls and references are kept out of
+            ranks and significance matrices.
+        diagnostic: score this sampler on every cycle's candidates whenever its
+            needs are available, for the tail-AUROC and informativeness
+            analyses; only for cheap, deterministic scores.
+        quick_params: hyperparameters that make the sampler cheap on tiny inputs
+            (the contract tests in ``tests/samplers`` build it with them).
     """
 
     name: ClassVar[str]
     summary: ClassVar[str]
     needs: ClassVar[frozenset[Need]] = frozenset()
-    training: ClassVar[TrainingNeeds] = TrainingNeeds()
-
-    def __init__(self, **params: Any) -> None:
-        if params:
-            raise TypeError(
-                f"sampler {self.name!r} takes no parameters, got {', '.join(sorted(params))}"
-            )
+    role: ClassVar[str] = "method"
+    diagnostic: ClassVar[bool] = False
+    quick_params: ClassVar[dict[str, Any]] = {}
 
     def score(self, ctx: ScoringContext) -> Tensor:
         """(n,) scores, higher = more informative."""
         raise NotImplementedError(f"sampler {self.name!r} implements neither score nor select")
 
+    @classmethod
+    def has_score(cls) -> bool:
+        """Whether the sampler ranks candidates by a per-candidate score."""
+        return cls.score is not Sampler.score
+
     def select(self, ctx: ScoringContext, budget: int) -> Selection:
+        import torch
+
         check_budget(budget, ctx.n, self.name)
         scores = self.score(ctx).detach().to("cpu", torch.float64).numpy()
         if scores.shape != (ctx.n,):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from torch import Tensor
+from typing import TYPE_CHECKING
 
-from albench.samplers import scores
 from albench.samplers.base import Need, Sampler, ScoringContext
 from albench.samplers.registry import register
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @register
@@ -22,7 +24,7 @@ class BALDSampler(Sampler):
     (|I| ≲ 1e-7 in float32), possibly slightly negative.
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         Neil Houlsby, Ferenc Huszár, Zoubin Ghahramani, Máté Lengyel. Bayesian
@@ -40,6 +42,8 @@ class BALDSampler(Sampler):
     needs = frozenset({Need.MC_PROBS})
 
     def score(self, ctx: ScoringContext) -> Tensor:
+        from albench.samplers import scores
+
         mc_probs = ctx.require(Need.MC_PROBS)  # (n, C, T)
         scores.require_shape(mc_probs, "mc_probs", 3, rows=ctx.n)
         return scores.bald_mutual_information(mc_probs)  # (n,)

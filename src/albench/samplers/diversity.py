@@ -7,16 +7,17 @@ is no per-candidate score (``Selection.all_scores`` is None) and
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from albench.samplers import scores
+from albench import checks
 from albench.samplers.base import Need, Sampler, ScoringContext, Selection, check_budget
 from albench.samplers.registry import register
 
 
 @register
+@dataclass(frozen=True)
 class CoreSetSampler(Sampler):
     """Core-Set selection by greedy k-center (CoreSet, KCenterGreedy).
 
@@ -43,13 +44,14 @@ class CoreSetSampler(Sampler):
     summary = "greedy k-center on penultimate embeddings, labeled set as initial centres"
     needs = frozenset({Need.EMBEDDINGS, Need.LABELED_EMBEDDINGS})
 
-    def __init__(self, chunk: int = 1024, **params: Any) -> None:
-        _reject_unknown(self.name, params, valid=("chunk",))
-        if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
-            raise ValueError(f"sampler 'coreset': chunk must be a positive integer, got {chunk!r}")
-        self.chunk = int(chunk)
+    chunk: int = 1024
+
+    def __post_init__(self) -> None:
+        checks.check_int(self.chunk, "chunk", minimum=1)
 
     def select(self, ctx: ScoringContext, budget: int) -> Selection:
+        from albench.samplers import scores
+
         check_budget(budget, ctx.n, self.name)
         emb = ctx.require(Need.EMBEDDINGS)  # (n, d)
         labeled_emb = ctx.require(Need.LABELED_EMBEDDINGS)  # (m, d)
@@ -74,7 +76,7 @@ class BADGESampler(Sampler):
     ``Selection.scores`` are D² at pick time, ‖g‖² for the first pick.
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         Jordan T. Ash, Chicheng Zhang, Akshay Krishnamurthy, John Langford,
@@ -89,6 +91,8 @@ class BADGESampler(Sampler):
     needs = frozenset({Need.PROBS, Need.EMBEDDINGS})
 
     def select(self, ctx: ScoringContext, budget: int) -> Selection:
+        from albench.samplers import scores
+
         check_budget(budget, ctx.n, self.name)
         probs = ctx.require(Need.PROBS)  # (n, C)
         emb = ctx.require(Need.EMBEDDINGS)  # (n, d)
@@ -97,11 +101,3 @@ class BADGESampler(Sampler):
         rng = np.random.default_rng(ctx.seed)
         positions, sq_dists = scores.badge_kmeanspp(probs, emb, budget, rng)
         return Selection(positions=positions, scores=sq_dists, all_scores=None)
-
-
-def _reject_unknown(sampler: str, params: dict[str, Any], valid: tuple[str, ...]) -> None:
-    if params:
-        raise TypeError(
-            f"sampler {sampler!r} got unknown parameter(s) {', '.join(sorted(params))}; "
-            f"valid parameters: {', '.join(valid)}"
-        )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
-from albench.samplers import scores
+import numpy as np
+
 from albench.samplers.base import Need, Sampler, ScoringContext, Selection, check_budget
 from albench.samplers.registry import register
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @register
@@ -19,7 +21,7 @@ class RandomSampler(Sampler):
     top b is a uniform b-subset and the same seed gives the same selection.
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         Prateek Munjal, Nasir Hayat, Munawar Hayat, Jamshid Sourati, Shadab
@@ -33,6 +35,8 @@ class RandomSampler(Sampler):
     summary = "uniform random draw from the candidates (seeded)"
 
     def score(self, ctx: ScoringContext) -> Tensor:
+        import torch
+
         rng = np.random.default_rng(ctx.seed)
         return torch.from_numpy(rng.random(ctx.n))  # (n,) float64
 
@@ -49,7 +53,7 @@ class OracleSampler(Sampler):
     0 otherwise; ``Selection.positions`` carries the random tie order.
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         Javad Zolfaghari Bengar, Bogdan Raducanu, Joost van de Weijer. When Deep
@@ -60,8 +64,11 @@ class OracleSampler(Sampler):
     name = "oracle"
     summary = "ground-truth reference: misclassified candidates first (seeded order)"
     needs = frozenset({Need.TRUE_LABELS, Need.PROBS})
+    role = "reference"
 
     def select(self, ctx: ScoringContext, budget: int) -> Selection:
+        from albench.samplers import scores
+
         check_budget(budget, ctx.n, self.name)
         probs = ctx.require(Need.PROBS)  # (n, C)
         true_labels = ctx.require(Need.TRUE_LABELS)  # (n,)

@@ -1,12 +1,21 @@
-"""Pure, batched score functions behind the classic query strategies.
+"""Pure, batched score functions behind the query strategies.
 
 Every function works on whole tensors (never one candidate at a time), on any
-device, and keeps the input dtype. The sampler classes in ``uncertainty.py``,
-``bayesian.py``, ``diversity.py`` and ``reference.py`` only validate the scoring
-context and call these.
+device, and keeps the input dtype. The sampler classes (``uncertainty.py``,
+``bayesian.py``, ``diversity.py``, ``dynamics.py``, ``reference.py``) only
+validate the scoring context and call these; they import this module inside
+their methods, so listing samplers never loads PyTorch.
 
 Shapes: n = candidates, m = labeled, C = classes, d = embedding size,
-T = MC-dropout passes; ``probs`` is (n, C), ``mc_probs`` is (n, C, T).
+T = MC-dropout passes or recorded epochs; ``probs`` is (n, C), ``mc_probs`` is
+(n, C, T), tracked labels are (n, T).
+
+References:
+    Kye, Choi, Byun, Chang. "TiDAL: Learning Training Dynamics for Active
+    Learning." ICCV 2023. arXiv:2210.06788 (TiDAL(H/M) scores).
+    Zolfaghari Bengar, Raducanu, van de Weijer. "When Deep Learners Change Their
+    Mind: Learning Dynamics for Active Learning." CAIP 2021, LNCS 13052, 403–413.
+    arXiv:2107.14707 (label dispersion, §3.1, Eq. 1–2).
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ def entropy(probs: Tensor, dim: int = 1) -> Tensor:
 
     Uses ``torch.special.xlogy`` so that 0·log 0 = 0: a probability that
     underflowed to exactly 0 contributes nothing instead of NaN (TiDAL's code
-    has no epsilon, so its NaN scores sort first; see the reference notes §1.8).
+    has no epsilon, so its NaN scores sort first; docs/methods.md lists its known bugs).
 
     Args:
         probs: class probabilities, e.g. (n, C) or (n, C, T) with classes on ``dim``.
@@ -255,3 +264,127 @@ def badge_kmeanspp(
 def _check_budget(budget: int, n: int) -> None:
     if not 1 <= budget <= n:
         raise ValueError(f"budget must be between 1 and the {n} candidates, got {budget}")
+
+
+# ----------------------------------------------------------------------------- TiDAL
+
+
+def tidal_margin_scores(q: Tensor, classifier_logits: Tensor) -> Tensor:
+    """TiDAL(M): −M with M = q_ŷ − max_{c≠ŷ} q_c, ŷ = argmax of the CLASSIFIER logits.
+
+    ŷ comes from the classifier f(x), not from q, so M ∈ [−1, 1] is negative when
+    the predicted TD disagrees with the classifier; smallest M is most
+    informative, hence the negation (higher score first). Ties in the
+    classifier's argmax take the lowest class index (``torch.argmax``).
+
+    Args:
+        q: (n, C) predicted TD probabilities, C ≥ 2.
+        classifier_logits: (n, C) logits (or probabilities) of the classifier.
+
+    Returns:
+        (n,) scores −M.
+    """
+    if q.dim() != 2 or q.shape != classifier_logits.shape:
+        raise ValueError(
+            f"q and classifier logits must both be (n, C), got {tuple(q.shape)} "
+            f"and {tuple(classifier_logits.shape)}"
+        )
+    if q.shape[1] < 2:
+        raise ValueError(f"a margin needs at least 2 classes, got C={q.shape[1]}")
+    y_hat = classifier_logits.argmax(dim=1, keepdim=True)  # (n, 1)
+    q_y = q.gather(1, y_hat).squeeze(1)  # (n,)
+    others = q.scatter(1, y_hat, float("-inf"))  # (n, C)
+    margin = q_y - others.max(dim=1).values  # (n,)
+    return -margin
+
+
+# ----------------------------------------------------------------------------- label dispersion
+#
+# For each candidate the cycle records the predicted label yᵗ at every recorded
+# epoch t = 1…T (an (n, T) integer table). With c* the most frequent label and fₓ
+# its count, Dispersion(x) = 1 − fₓ / T: 0 for a label held at every epoch and
+# 1 − 1/T for a label that changed at every epoch. Ties for the mode do not change
+# fₓ. Variants: ``window=K`` uses only the last K recorded epochs; ``mode_window=K``
+# is the research code's form (``Javadzb/Class-Balanced-AL``,
+# ``query_strategies/dispersion.py``): c* is the mode of the last K epochs while fₓ
+# counts over all epochs (ties → lowest label). The research code divided by
+# ``n_epoch + 1``; albench divides by T (the paper's Eq. 1), so a constant label
+# scores exactly 0.
+
+
+def _check_window(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+
+
+def _check_labels(labels: Tensor) -> None:
+    if labels.dim() != 2 or labels.shape[1] < 1:
+        raise ValueError(
+            f"tracked labels must be (n, T) with T >= 1, got shape {tuple(labels.shape)}"
+        )
+    if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+        raise ValueError(f"tracked labels must be an integer tensor, got dtype {labels.dtype}")
+
+
+def _modal_run(labels: Tensor) -> tuple[Tensor, Tensor]:
+    """(n, T) labels → (mode (n,), count of the mode (n,)), ties → lowest label.
+
+    Sort each row; the mode is the value of the longest run of equal values.
+    Run length at t = t − (start of the run containing t) + 1, where the start
+    is the running maximum of the positions at which a new run begins.
+    """
+    ordered = labels.sort(dim=1).values  # (n, T) ascending
+    n, t_len = ordered.shape
+    positions = torch.arange(t_len, device=labels.device).expand(n, t_len)  # (n, T)
+    new_run = torch.ones_like(ordered, dtype=torch.bool)  # (n, T)
+    new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    run_start = torch.where(new_run, positions, 0).cummax(dim=1).values  # (n, T)
+    run_length = positions - run_start + 1  # (n, T)
+    # argmax returns the first maximal position: the lowest label among tied modes.
+    best = run_length.argmax(dim=1, keepdim=True)  # (n, 1)
+    return ordered.gather(1, best).squeeze(1), run_length.gather(1, best).squeeze(1)
+
+
+def modal_label_count(labels: Tensor, mode_window: int | None = None) -> Tensor:
+    """fₓ: how many recorded epochs carry the modal label c*.
+
+    Args:
+        labels: (n, T) integer predicted labels, one column per recorded epoch.
+        mode_window: take c* over the last K columns only (count still over all
+            T); None → c* over all T. K ≥ T means all T.
+
+    Returns:
+        (n,) int64 counts in [1, T].
+    """
+    _check_labels(labels)
+    _check_window("mode_window", mode_window)
+    if labels.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=labels.device)
+    if mode_window is None or mode_window >= labels.shape[1]:
+        return _modal_run(labels)[1].to(torch.int64)
+    mode, _ = _modal_run(labels[:, -mode_window:])  # (n,)
+    return (labels == mode.unsqueeze(1)).sum(dim=1).to(torch.int64)  # (n,)
+
+
+def label_dispersion(
+    labels: Tensor, window: int | None = None, mode_window: int | None = None
+) -> Tensor:
+    """Dispersion(x) = 1 − fₓ / T over the recorded predicted labels (paper Eq. 1–2).
+
+    Args:
+        labels: (n, T) integer predicted labels, column t = recorded epoch t
+            (oldest first).
+        window: use only the last K recorded epochs (T → K); None → all. K ≥ T
+            means all T.
+        mode_window: research-code variant, c* over the last K (windowed) epochs
+            while fₓ counts over all of them; None → the paper's form.
+
+    Returns:
+        (n,) float32 dispersion in [0, 1 − 1/T].
+    """
+    _check_labels(labels)
+    _check_window("window", window)
+    if window is not None and window < labels.shape[1]:
+        labels = labels[:, -window:]  # (n, K)
+    counts = modal_label_count(labels, mode_window)  # (n,)
+    return 1.0 - counts.to(torch.float32) / labels.shape[1]

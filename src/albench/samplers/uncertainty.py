@@ -7,14 +7,18 @@ function from :mod:`albench.samplers.scores`; the base class selects the top b
 
 from __future__ import annotations
 
-from torch import Tensor
+from typing import TYPE_CHECKING
 
-from albench.samplers import scores
 from albench.samplers.base import Need, Sampler, ScoringContext
 from albench.samplers.registry import register
 
+if TYPE_CHECKING:
+    from torch import Tensor
+
 
 def _probs(ctx: ScoringContext) -> Tensor:
+    from albench.samplers import scores
+
     probs = ctx.require(Need.PROBS)  # (n, C)
     scores.require_shape(probs, "probs", 2, rows=ctx.n)
     return probs
@@ -28,7 +32,7 @@ class EntropySampler(Sampler):
     probability that underflowed to 0 contributes 0 (never NaN).
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         Claude E. Shannon. A Mathematical Theory of Communication. Bell System
@@ -42,9 +46,12 @@ class EntropySampler(Sampler):
     name = "entropy"
     summary = "highest predictive entropy H(p) of the classifier softmax"
     needs = frozenset({Need.PROBS})
+    diagnostic = True
 
     def score(self, ctx: ScoringContext) -> Tensor:
-        return scores.entropy(_probs(ctx))  # (n,)
+        from albench.samplers.scores import entropy
+
+        return entropy(_probs(ctx))  # (n,)
 
 
 @register
@@ -55,7 +62,7 @@ class MarginSampler(Sampler):
     −(p₍₁₎ − p₍₂₎) ∈ [−1, 0] (higher = more informative).
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         Tobias Scheffer, Christian Decomain, Stefan Wrobel. Active Hidden Markov
@@ -70,9 +77,12 @@ class MarginSampler(Sampler):
     name = "margin"
     summary = "smallest margin between the two most probable classes"
     needs = frozenset({Need.PROBS})
+    diagnostic = True
 
     def score(self, ctx: ScoringContext) -> Tensor:
-        return -scores.margin(_probs(ctx))  # (n,)
+        from albench.samplers.scores import margin
+
+        return -margin(_probs(ctx))  # (n,)
 
 
 @register
@@ -82,7 +92,7 @@ class LeastConfidenceSampler(Sampler):
     Score 1 − max_c p_c ∈ [0, 1 − 1/C].
 
     Args:
-        **params: none; any keyword raises ``TypeError``.
+        none (the sampler has no hyperparameters).
 
     References:
         David D. Lewis and William A. Gale. A Sequential Algorithm for Training
@@ -96,6 +106,9 @@ class LeastConfidenceSampler(Sampler):
     name = "least_confidence"
     summary = "lowest top-class probability, 1 - max p"
     needs = frozenset({Need.PROBS})
+    diagnostic = True
 
     def score(self, ctx: ScoringContext) -> Tensor:
-        return scores.least_confidence(_probs(ctx))  # (n,)
+        from albench.samplers.scores import least_confidence
+
+        return least_confidence(_probs(ctx))  # (n,)

@@ -1,4 +1,8 @@
-"""Training: batched on-device augmentation, the cycle's training loop, training dynamics, evaluation."""
+"""Training: batched on-device augmentation, the cycle's training loop, the auxiliary
+objectives trained with it, training dynamics, evaluation, and VAAL's adversarial training.
+
+The schedule's settings are :class:`albench.config.TrainConfig`.
+"""
 
 from albench.training.augment import (
     CIFAR10_NORMALIZATION,
@@ -7,8 +11,6 @@ from albench.training.augment import (
     random_crop,
     random_hflip,
 )
-from albench.training.aux import AuxBatch, AuxiliaryObjective
-from albench.training.config import TrainConfig
 from albench.training.dynamics import CandidateTracker, DynamicsRecorder, label_dtype
 from albench.training.evaluate import (
     accuracy,
@@ -21,13 +23,10 @@ from albench.training.trainer import TrainResult, make_optimizer, train
 
 __all__ = [
     "CIFAR10_NORMALIZATION",
-    "AuxBatch",
-    "AuxiliaryObjective",
     "BatchAugment",
     "CandidateTracker",
     "DynamicsRecorder",
     "Normalization",
-    "TrainConfig",
     "TrainResult",
     "accuracy",
     "balanced_accuracy",

@@ -48,28 +48,13 @@ class Normalization:
 
     @classmethod
     def from_images(cls, images: np.ndarray | Tensor, chunk_size: int = 8192) -> Normalization:
-        """Channel statistics of uint8 N×H×W×C images (population std, float64 sums).
+        """Channel statistics of uint8 N×H×W×C images (population std, float64 sums; see
+        :func:`albench.data.cache.channel_moments`), std floored at 1e-8."""
+        from albench.data.cache import channel_moments
 
-        Read in chunks, so a memory-mapped array is never loaded whole.
-        """
-        if len(images) == 0:
-            raise ValueError("cannot compute normalisation statistics of an empty image set")
-        channels = images.shape[-1]
-        total = np.zeros(channels)
-        squares = np.zeros(channels)
-        for start in range(0, len(images), chunk_size):
-            chunk = images[start : start + chunk_size]
-            chunk = chunk.cpu().numpy() if isinstance(chunk, Tensor) else np.asarray(chunk)
-            pixels = chunk.reshape(-1, channels).astype(np.float64) / 255.0  # (n·H·W, C)
-            total += pixels.sum(axis=0)
-            squares += np.square(pixels).sum(axis=0)
-        count = (
-            images.size // channels
-            if isinstance(images, np.ndarray)
-            else images.numel() // channels
-        )
-        mean = total / count
-        std = np.sqrt(np.maximum(squares / count - np.square(mean), 0.0))
+        if isinstance(images, Tensor):
+            images = images.cpu().numpy()
+        mean, std = channel_moments(images, chunk_size)
         return cls(tuple(mean.tolist()), tuple(np.maximum(std, 1e-8).tolist()))
 
     def tensors(self, device: torch.device | str) -> tuple[Tensor, Tensor]:

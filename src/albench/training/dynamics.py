@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from albench.config import TRACK_VIEWS, TrainConfig
 from albench.training.augment import BatchAugment, as_uint8_tensor
-from albench.training.config import TRACK_VIEWS, TrainConfig
 
 
 def label_dtype(num_classes: int) -> torch.dtype:
@@ -114,12 +114,13 @@ class CandidateTracker:
         images: (n, H, W, C_in) uint8 candidate images.
         num_classes: C.
         augment: the training augmentation (its normalisation is used for both views).
-        interval: record after epoch e when (e + 1) % interval == 0.
+        config: the cycle's schedule: records after epoch e when
+            (e + 1) % ``track_interval`` == 0, ``eval_batch_size`` images per
+            forward pass, autocast (fp16) on CUDA when ``amp`` (the softmax is
+            taken in float32).
         view: ``"clean"`` or ``"train_aug"``.
-        batch_size: images per forward pass.
         device: where images and records live.
         seed: seeds the augmentation generator of the ``"train_aug"`` view.
-        amp: autocast (fp16) on CUDA; the softmax is taken in float32.
 
     Attributes:
         labels: (n, T) predicted label per record (dtype from :func:`label_dtype`).
@@ -132,55 +133,26 @@ class CandidateTracker:
         images: np.ndarray | Tensor,
         num_classes: int,
         augment: BatchAugment,
+        config: TrainConfig | None = None,
         *,
-        interval: int = 1,
         view: str = "clean",
-        batch_size: int = 256,
         device: torch.device | str = "cpu",
         seed: int = 0,
-        amp: bool = False,
     ) -> None:
         if view not in TRACK_VIEWS:
             raise ValueError(f"view must be one of {', '.join(TRACK_VIEWS)}, got {view!r}")
-        if interval < 1 or batch_size < 1:
-            raise ValueError(
-                f"interval and batch_size must be >= 1, got interval={interval}, batch_size={batch_size}"
-            )
+        config = config or TrainConfig()
         self.device = torch.device(device)
         self.images = as_uint8_tensor(images, self.device)  # (n, H, W, C_in)
         self.num_classes = num_classes
         self.augment = augment
-        self.interval = interval
+        self.interval = config.track_interval
         self.view = view
-        self.batch_size = batch_size
-        self.amp = amp and self.device.type == "cuda"
+        self.batch_size = config.eval_batch_size
+        self.amp = config.amp and self.device.type == "cuda"
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.mean_probs = torch.zeros(len(self.images), num_classes, device=self.device)  # (n, C)
         self._labels: list[Tensor] = []  # T × (n,)
-
-    @classmethod
-    def from_config(
-        cls,
-        images: np.ndarray | Tensor,
-        num_classes: int,
-        augment: BatchAugment,
-        config: TrainConfig,
-        *,
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-    ) -> CandidateTracker:
-        """A tracker with the interval, view, batch size and AMP switch of ``config``."""
-        return cls(
-            images,
-            num_classes,
-            augment,
-            interval=config.track_interval,
-            view=config.track_view,
-            batch_size=config.eval_batch_size,
-            device=device,
-            seed=seed,
-            amp=config.amp,
-        )
 
     @property
     def num_records(self) -> int:

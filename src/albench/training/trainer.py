@@ -43,12 +43,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from albench.config import TrainConfig
 from albench.device import configure_determinism, default_deterministic
 from albench.models.base import Backbone
 from albench.training.augment import BatchAugment
-from albench.training.aux import AuxBatch, AuxiliaryObjective
-from albench.training.config import TrainConfig
 from albench.training.dynamics import CandidateTracker, DynamicsRecorder
+from albench.training.objectives import AuxBatch, AuxiliaryObjective
 
 
 @dataclass
@@ -62,7 +62,6 @@ class TrainResult:
         wall_time_s: seconds for the whole call (data preparation, training, tracking).
         images_per_s: labeled images × epochs / wall time.
         recorder: TiDAL's running-mean softmax of the labeled set, or None.
-        tracker: the candidate tracker passed in, or None.
         amp: whether mixed precision was used (CUDA only).
         determinism: flags set by :func:`albench.device.configure_determinism`.
         loss_history: (epochs,) mean cross-entropy of every epoch.
@@ -75,7 +74,6 @@ class TrainResult:
     wall_time_s: float
     images_per_s: float
     recorder: DynamicsRecorder | None
-    tracker: CandidateTracker | None
     amp: bool
     determinism: dict[str, object] = field(default_factory=dict)
     loss_history: list[float] = field(default_factory=list)
@@ -110,7 +108,7 @@ def train(
     device: torch.device | str = "cpu",
     aux: Sequence[AuxiliaryObjective] = (),
     record_dynamics: bool = False,
-    tracker: CandidateTracker | None = None,
+    trackers: Sequence[CandidateTracker] = (),
     progress: bool | None = None,
     desc: str = "train",
 ) -> TrainResult:
@@ -126,12 +124,12 @@ def train(
             generators, via :func:`~albench.device.configure_determinism`).
         device: where data, model and statistics live.
         aux: auxiliary objectives trained jointly; each receives an
-            :class:`~albench.training.aux.AuxBatch` per batch.
+            :class:`~albench.training.objectives.AuxBatch` per batch.
         record_dynamics: keep TiDAL's running-mean softmax of the labeled set even
             without auxiliary objectives (always kept when ``aux`` is non-empty,
             since :attr:`AuxBatch.td_target` is part of the batch contract).
-        tracker: records predictions on the scored subset after every
-            ``tracker.interval``-th epoch.
+        trackers: each records predictions on the scored subset after every
+            ``tracker.interval``-th epoch (one per view).
         progress: show a tqdm bar over epochs; None → only when stderr is a TTY.
         desc: the bar's label.
 
@@ -203,8 +201,9 @@ def train(
             correct += (logits.detach().argmax(dim=1) == y).sum()
         for scheduler in schedulers:
             scheduler.step()
-        if tracker is not None and tracker.should_record(epoch):
-            tracker.record(model)
+        for tracker in trackers:
+            if tracker.should_record(epoch):
+                tracker.record(model)
         loss_sums.append(loss_sum)
         correct_sums.append(correct)
         if show:
@@ -228,7 +227,6 @@ def train(
         wall_time_s=wall,
         images_per_s=num_samples * config.epochs / wall,
         recorder=recorder,
-        tracker=tracker,
         amp=use_amp,
         determinism=determinism,
         loss_history=losses,

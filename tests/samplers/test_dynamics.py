@@ -1,4 +1,5 @@
-"""Label dispersion (1 − f/T) and the actual-TD entropy / margin samplers on hand-made records."""
+"""Training-dynamics samplers on hand-made records: label dispersion (1 − f/T), TiDAL(H/M),
+the actual-TD entropy / margin ablations."""
 
 from __future__ import annotations
 
@@ -8,14 +9,25 @@ import numpy as np
 import pytest
 import torch
 
-from albench.methods import label_dispersion, modal_label_count
-from albench.samplers.base import Need, ScoringContext, TrainingNeeds
-from albench.samplers.training_dynamics import DispersionSampler, TDEntropySampler, TDMarginSampler
+from albench.samplers import SamplerError, get_sampler
+from albench.samplers.base import Need, ScoringContext
+from albench.samplers.dynamics import (
+    DispersionSampler,
+    TDEntropySampler,
+    TDMarginSampler,
+    TiDALEntropySampler,
+    TiDALMarginSampler,
+)
+from albench.samplers.scores import label_dispersion, modal_label_count, tidal_margin_scores
 
 
-def _ctx(n: int, **fields) -> ScoringContext:
+def _ctx(n: int, **values) -> ScoringContext:
     return ScoringContext(
-        candidates=np.arange(n), labeled=np.arange(50, 53), num_classes=5, seed=0, **fields
+        candidates=np.arange(n),
+        labeled=np.arange(50, 53),
+        num_classes=5,
+        seed=0,
+        values={Need(key): value for key, value in values.items()},
     )
 
 
@@ -81,19 +93,26 @@ def test_dispersion_sampler_params_and_selection() -> None:
     sel = DispersionSampler().select(_ctx(4, tracked_labels=labels), budget=3)
     assert sel.positions.tolist() == [1, 2, 3]
     assert sel.scores.tolist() == pytest.approx([0.75, 0.5, 0.5])
-    research = DispersionSampler(mode_window=2, view="train_aug")
-    assert research.view == "train_aug"
     # row 2: last two [2, 1] → mode 1 (lowest), count 1 → 0.75; row 3: [0, 1] → 0, count 2 → 0.5
-    assert research.score(_ctx(4, tracked_labels=labels)).tolist() == pytest.approx(
+    assert DispersionSampler(mode_window=2).score(_ctx(4, tracked_labels=labels)).tolist() == (
+        pytest.approx([0.0, 0.75, 0.75, 0.5])
+    )
+    research = DispersionSampler(mode_window=2, view="train_aug")
+    with pytest.raises(RuntimeError, match=r"Need\.TRACKED_LABELS_AUG"):
+        research.score(_ctx(4, tracked_labels=labels))  # the aug view is a different need
+    assert research.score(_ctx(4, tracked_labels_aug=labels)).tolist() == pytest.approx(
         [0.0, 0.75, 0.75, 0.5]
     )
-    assert DispersionSampler().view == "clean"
-    assert DispersionSampler.needs == frozenset({Need.TRACKED_LABELS})
-    assert DispersionSampler.training == TrainingNeeds(track_candidates=True)
-    with pytest.raises(ValueError, match="unknown dispersion view 'test'"):
+    with pytest.raises(ValueError, match="view: 'test' is not one of clean, train_aug"):
         DispersionSampler(view="test")
-    with pytest.raises(ValueError, match="window must be a positive int"):
+    with pytest.raises(ValueError, match="window must be null or an integer >= 1"):
         DispersionSampler(window=-1)
+
+
+def test_dispersion_view_is_a_need() -> None:
+    # The tracker view is declared through `needs` only: the cycle tracks what is needed.
+    assert DispersionSampler().needs == frozenset({Need.TRACKED_LABELS})
+    assert DispersionSampler(view="train_aug").needs == frozenset({Need.TRACKED_LABELS_AUG})
 
 
 def test_td_entropy_and_margin_on_tracked_probs() -> None:
@@ -107,25 +126,49 @@ def test_td_entropy_and_margin_on_tracked_probs() -> None:
         0,
         1,
     ]
-    for cls in (TDEntropySampler, TDMarginSampler):
-        assert cls.needs == frozenset({Need.TRACKED_PROBS})
-        assert cls.training == TrainingNeeds(track_candidates=True)
 
 
-def test_training_dynamics_samplers_are_registered() -> None:
-    from albench.samplers.registry import get_sampler, get_sampler_class
-    from albench.samplers.training_dynamics import TiDALEntropySampler, TiDALMarginSampler
+def test_tidal_entropy_hand_values_and_exact_zeros() -> None:
+    q = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
+    h = TiDALEntropySampler().score(_ctx(3, td_probs=q))
+    expected = [
+        math.log(2.0),
+        0.0,
+        -(0.2 * math.log(0.2) + 0.5 * math.log(0.5) + 0.3 * math.log(0.3)),
+    ]
+    assert h.tolist() == pytest.approx(expected, abs=1e-6)  # 1.0296530 for the last row
+    assert not torch.isnan(h).any()
 
-    expected = {
-        "tidal_entropy": TiDALEntropySampler,
-        "tidal_margin": TiDALMarginSampler,
-        "dispersion": DispersionSampler,
-        "td_entropy": TDEntropySampler,
-        "td_margin": TDMarginSampler,
-    }
-    for name, cls in expected.items():
-        assert get_sampler_class(name) is cls
+
+def test_tidal_margin_uses_classifier_argmax() -> None:
+    q = torch.tensor([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3], [1.0, 0.0, 0.0], [0.1, 0.6, 0.3]])
+    logits = torch.tensor(
+        [
+            [3.0, 1.0, 0.0],  # ŷ = 0: M = 0.2 − 0.5 = −0.3 → score 0.3
+            [0.0, 2.0, 1.0],  # ŷ = 1: M = 0.5 − 0.3 = 0.2 → score −0.2
+            [5.0, 0.0, 0.0],  # ŷ = 0: M = 1 − 0 = 1 → score −1
+            [0.0, 0.0, 9.0],
+        ]
+    )  # ŷ = 2: M = 0.3 − 0.6 = −0.3 → score 0.3
+    scores = tidal_margin_scores(q, logits)
+    assert scores.tolist() == pytest.approx([0.3, -0.2, -1.0, 0.3], abs=1e-6)
+
+
+def test_tidal_samplers_select_and_tie_in_candidate_order() -> None:
+    q = torch.tensor([[0.2, 0.5, 0.3], [0.2, 0.5, 0.3], [1.0, 0.0, 0.0], [0.1, 0.6, 0.3]])
+    logits = torch.tensor([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0], [5.0, 0.0, 0.0], [0.0, 0.0, 9.0]])
+    margin_sel = TiDALMarginSampler().select(_ctx(4, td_probs=q, logits=logits), budget=2)
+    assert margin_sel.positions.tolist() == [0, 3]  # tie at 0.3 keeps candidate order
+    entropy_sel = TiDALEntropySampler().select(_ctx(4, td_probs=q), budget=1)
+    assert entropy_sel.positions.tolist() == [0]  # rows 0 and 1 tie at H = 1.0297; first wins
+    with pytest.raises(RuntimeError, match="td_probs"):
+        TiDALEntropySampler().score(_ctx(4))
+
+
+def test_samplers_resolve_by_name_with_parameters() -> None:
     sampler = get_sampler("dispersion", window=3, view="train_aug")
     assert (sampler.window, sampler.mode_window, sampler.view) == (3, None, "train_aug")
-    with pytest.raises(TypeError, match="takes no parameters"):
+    with pytest.raises(SamplerError, match=r"'td_entropy' got unknown parameter.*takes no param"):
         get_sampler("td_entropy", window=3)
+    with pytest.raises(SamplerError, match="valid parameters: window, mode_window, view"):
+        get_sampler("dispersion", windows=3)

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from albench.methods import kl_divergence_rows, mean_kl, tail_auroc
+from albench.cycle.diagnostics import (
+    candidate_scores,
+    diagnostic_needs,
+    kl_divergence_rows,
+    mean_kl,
+    tail_auroc,
+)
+from albench.samplers.base import Need, ScoringContext
+from albench.samplers.registry import score_samplers
 
 
 def test_kl_rows_hand_values() -> None:
@@ -48,3 +56,38 @@ def test_tail_auroc_undefined_cases_give_a_reason() -> None:
     assert nan.auroc is None and "non-finite" in nan.reason
     with pytest.raises(ValueError, match="boolean"):
         tail_auroc(np.array([0.1, 0.2]), np.array([1, 0]))
+
+
+def _context(**values) -> ScoringContext:
+    return ScoringContext(
+        candidates=np.arange(4),
+        labeled=np.arange(4, 6),
+        num_classes=3,
+        seed=0,
+        values={Need(k): v for k, v in values.items()},
+    )
+
+
+def test_candidate_scores_come_from_the_registry() -> None:
+    probs = torch.tensor([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05], [0.34, 0.33, 0.33], [0.6, 0.4, 0.0]])
+    scores = candidate_scores(_context(probs=probs, logits=probs.log()))
+    # Only diagnostic samplers whose needs the context holds are scored.
+    expected = {
+        cls.name
+        for cls in score_samplers()
+        if cls.diagnostic and cls().needs <= {Need.PROBS, Need.LOGITS}
+    }
+    assert set(scores) == expected == {"entropy", "least_confidence", "margin"}
+    assert scores["least_confidence"].tolist() == pytest.approx([0.5, 0.1, 0.66, 0.4])
+    assert scores["margin"].tolist() == pytest.approx([-0.2, -0.85, -0.01, -0.2])
+    with_td = candidate_scores(
+        _context(probs=probs, logits=probs.log(), td_probs=probs, tracked_probs=probs)
+    )
+    assert {"tidal_entropy", "tidal_margin", "td_entropy", "td_margin"} <= set(with_td)
+    torch.testing.assert_close(with_td["tidal_entropy"], with_td["entropy"])  # same q here
+
+
+def test_diagnostics_track_the_actual_td_only_for_tidal() -> None:
+    assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=True) == {Need.TRACKED_PROBS}
+    assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=False) == frozenset()
+    assert diagnostic_needs(frozenset({Need.PROBS}), enabled=True) == frozenset()

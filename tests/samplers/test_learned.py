@@ -1,4 +1,5 @@
-"""VAAL: architecture sizes, selection of the lowest D(μ), and a tiny seeded end-to-end run."""
+"""VAAL: architecture sizes, selection of the lowest D(μ), and a tiny seeded end-to-end run
+(networks: albench.models.vaal; training: albench.training.vaal; sampler: albench.samplers.vaal)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,23 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-import albench.samplers.learned as learned
-from albench.methods.vaal import VAE, default_downsamplings, train_vaal, vaal_scores, vae_loss
-from albench.samplers.base import Need, ScoringContext, TrainingNeeds
-from albench.samplers.learned import VAALSampler
+import albench.training.vaal as vaal_training
+from albench.models.vaal import VAE, default_downsamplings
+from albench.samplers import SamplerError, get_sampler
+from albench.samplers.base import Need, ScoringContext
+from albench.samplers.learned import LL4ALSampler
+from albench.samplers.vaal import VAALSampler
+from albench.training.vaal import train_vaal, vaal_scores, vae_loss
+
+
+def _ctx(n: int, seed: int = 0, **values) -> ScoringContext:
+    return ScoringContext(
+        candidates=np.arange(n),
+        labeled=np.arange(n, n + 2),
+        num_classes=2,
+        seed=seed,
+        values={Need(k): v for k, v in values.items()},
+    )
 
 
 class FirstPixelVAE(nn.Module):
@@ -73,40 +87,24 @@ def test_scores_are_minus_discriminator_probability() -> None:
 def test_sampler_selects_lowest_discriminator_output(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {}
 
-    def fake_train(labeled, unlabeled, **kwargs):
-        calls.update(labeled=labeled, unlabeled=unlabeled, **kwargs)
+    def fake_train(labeled, unlabeled, params, **kwargs):
+        calls.update(labeled=labeled, unlabeled=unlabeled, iterations=params.iterations, **kwargs)
         return FirstPixelVAE(), FirstCoordinateDiscriminator()
 
-    monkeypatch.setattr(learned, "train_vaal", fake_train)
+    monkeypatch.setattr(vaal_training, "train_vaal", fake_train)
     images = _images([0.5, -2.0, 3.0, -1.0, 0.0])
     labeled = _images([9.0, 9.0])
-    ctx = ScoringContext(
-        candidates=np.arange(5),
-        labeled=np.arange(7, 9),
-        num_classes=2,
-        seed=11,
-        images=images,
-        labeled_images=labeled,
-    )
+    ctx = _ctx(5, seed=11, images=images, labeled_images=labeled)
     sel = VAALSampler(iterations=7).select(ctx, budget=2)
     assert sel.positions.tolist() == [1, 3]  # D = sigmoid(−2), sigmoid(−1): the two lowest
     assert calls["unlabeled"] is images and calls["labeled"] is labeled
     assert calls["seed"] == 11 and calls["iterations"] == 7
-    assert VAALSampler.needs == frozenset({Need.IMAGES})
-    assert VAALSampler.training == TrainingNeeds()
 
 
 def test_sampler_needs_labeled_images() -> None:
-    ctx = ScoringContext(
-        candidates=np.arange(2),
-        labeled=np.arange(2, 3),
-        num_classes=2,
-        seed=0,
-        images=_images([0.0, 1.0]),
-    )
-    with pytest.raises(RuntimeError, match="labeled_images"):
-        VAALSampler().score(ctx)
-    with pytest.raises(ValueError, match="vaal iterations must be a positive int"):
+    with pytest.raises(RuntimeError, match=r"Need\.LABELED_IMAGES"):
+        VAALSampler().score(_ctx(2, images=_images([0.0, 1.0])))
+    with pytest.raises(ValueError, match="iterations must be an integer >= 1, got 0"):
         VAALSampler(iterations=0)
 
 
@@ -115,23 +113,18 @@ def test_end_to_end_is_seeded_and_deterministic() -> None:
     gen = torch.Generator().manual_seed(0)
     labeled = torch.randn(16, 3, 8, 8, generator=gen)
     candidates = torch.randn(24, 3, 8, 8, generator=gen)
-    params = dict(iterations=15, batch_size=8, latent_dim=8, width=8, disc_hidden=32)
+    params = {"iterations": 15, "batch_size": 8, "latent_dim": 8, "width": 8, "disc_hidden": 32}
     before = torch.get_rng_state()
-    first = vaal_scores(*train_vaal(labeled, candidates, seed=5, **params), candidates)
+    first = vaal_scores(*train_vaal(labeled, candidates, VAALSampler(**params), seed=5), candidates)
     assert torch.equal(torch.get_rng_state(), before)  # the global RNG is left alone
-    second = vaal_scores(*train_vaal(labeled, candidates, seed=5, **params), candidates)
-    other = vaal_scores(*train_vaal(labeled, candidates, seed=6, **params), candidates)
+    second = vaal_scores(
+        *train_vaal(labeled, candidates, VAALSampler(**params), seed=5), candidates
+    )
+    other = vaal_scores(*train_vaal(labeled, candidates, VAALSampler(**params), seed=6), candidates)
     assert torch.equal(first, second)
     assert not torch.equal(first, other)
     assert first.shape == (24,) and ((first >= -1) & (first <= 0)).all()
-    ctx = ScoringContext(
-        candidates=np.arange(24),
-        labeled=np.arange(30, 46),
-        num_classes=2,
-        seed=5,
-        images=candidates,
-        labeled_images=labeled,
-    )
+    ctx = _ctx(24, seed=5, images=candidates, labeled_images=labeled)
     picks = [VAALSampler(**params).select(ctx, budget=5).positions.tolist() for _ in range(2)]
     assert picks[0] == picks[1] == torch.argsort(-first, stable=True)[:5].tolist()
 
@@ -145,26 +138,21 @@ def test_discriminator_learns_labeled_is_one_unlabeled_is_zero() -> None:
     unlabeled = torch.randn(24, 3, 8, 8, generator=gen) * 0.3 - 1.0
     bright = torch.randn(12, 3, 8, 8, generator=gen) * 0.3 + 1.0
     dark = torch.randn(12, 3, 8, 8, generator=gen) * 0.3 - 1.0
-    vae, disc = train_vaal(
-        labeled,
-        unlabeled,
-        iterations=30,
-        batch_size=8,
-        latent_dim=8,
-        width=8,
-        disc_hidden=32,
-        seed=0,
-    )
+    params = VAALSampler(iterations=30, batch_size=8, latent_dim=8, width=8, disc_hidden=32)
+    vae, disc = train_vaal(labeled, unlabeled, params, seed=0)
     scores = vaal_scores(vae, disc, torch.cat([bright, dark]))
     assert scores[12:].min() > scores[:12].max()
 
 
-def test_learned_samplers_are_registered() -> None:
-    from albench.samplers.registry import get_sampler, get_sampler_class
-
-    assert get_sampler_class("ll4al") is learned.LL4ALSampler
-    assert get_sampler_class("vaal") is VAALSampler
+def test_sampler_parameters_are_validated_by_name() -> None:
     sampler = get_sampler("vaal", iterations=5, width=4)
-    assert sampler.train_params["iterations"] == 5 and sampler.train_params["width"] == 4
-    with pytest.raises(ValueError, match="downsamplings must be a positive int"):
-        VAALSampler(downsamplings=0)
+    assert (sampler.iterations, sampler.width, sampler.batch_size) == (5, 4, 64)
+    with pytest.raises(SamplerError, match="downsamplings must be null or an integer >= 1"):
+        get_sampler("vaal", downsamplings=0)
+    with pytest.raises(SamplerError, match=r"unknown parameter.*iteration;"):
+        get_sampler("vaal", iteration=5)
+
+
+def test_ll4al_sampler_picks_highest_predicted_loss() -> None:
+    ctx = _ctx(4, predicted_loss=torch.tensor([0.2, 1.5, -0.3, 0.9]))
+    assert LL4ALSampler().select(ctx, budget=2).positions.tolist() == [1, 3]
