@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 
-.PHONY: setup run test lint data clean
+.PHONY: setup run test test-fast lint data clean
 
 # Re-install only when the package metadata changed; a no-op otherwise.
 $(STAMP): pyproject.toml
@@ -31,6 +31,10 @@ run: data
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Everything but the end-to-end workflow runs (marked slow), for the edit-test loop.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests bench
