@@ -106,7 +106,10 @@ def check_path(value: Any, where: str) -> str:
 # ----------------------------------------------------------------------------- training
 
 
-TRACK_VIEWS = ("clean", "train_aug")  # candidate-tracking input: test view or training augmentation
+# Candidate-tracking views: the test view in eval mode ("clean"), the training augmentation in
+# eval mode ("train_aug", the label-dispersion research code), and the training augmentation in
+# train mode ("train": how the labeled set's TD target of TiDAL's module is recorded).
+TRACK_VIEWS = ("clean", "train_aug", "train")
 
 
 @dataclass(frozen=True)

@@ -138,15 +138,6 @@ def test_rerun_gives_byte_identical_outputs_on_cpu(setup, tmp_path, sampler):
     assert _stable(tmp_path / "a" / "metrics.json") == _stable(tmp_path / "b" / "metrics.json")
 
 
-def test_cycle_zero_model_is_shared_by_samplers_without_modules(setup, tmp_path):
-    a = run_cycle(request(setup, "entropy", tmp_path / "a"))
-    b = run_cycle(request(setup, "margin", tmp_path / "b"))
-    assert a["test"] == b["test"]
-    weights = [load_file(tmp_path / name / "model.safetensors") for name in ("a", "b")]
-    assert weights[0].keys() == weights[1].keys()
-    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
-
-
 def test_chained_cycles_and_the_final_cycle_selects_nothing(setup, tmp_path):
     labeled = None
     for cycle in range(3):
@@ -162,6 +153,8 @@ def test_tidal_cycle_reports_kl_diagnostics(setup, tmp_path):
     diagnostics = run_cycle(request(setup, "tidal_entropy", tmp_path))["diagnostics"]
     assert diagnostics["tracked_epochs"] == 2
     assert diagnostics["kl_actual_vs_predicted"] >= 0 and diagnostics["kl_actual_vs_snapshot"] >= 0
+    assert diagnostics["kl_actual_train_vs_predicted"] >= 0
+    assert diagnostics["kl_actual_train_vs_snapshot"] >= 0
     assert {"tidal_entropy", "tidal_margin", "td_entropy", "entropy"} <= set(
         diagnostics["tail_auroc"]
     )
@@ -261,14 +254,28 @@ def test_reference_trains_on_the_whole_pool_and_records_no_sampler(setup, tmp_pa
 
 
 def test_samplers_with_the_same_training_needs_share_their_cycle_zero_model(setup, tmp_path):
-    # TiDAL(H) and TiDAL(M) train the same module; dispersion only tracks (never changes weights).
-    pairs = [("tidal_entropy", "tidal_margin"), ("random", "dispersion")]
-    for a, b in pairs:
-        run_cycle(request(setup, a, tmp_path / a))
-        run_cycle(request(setup, b, tmp_path / b))
-        assert (tmp_path / a / "model.safetensors").read_bytes()[200:] != b""
-        wa, wb = (load_file(tmp_path / s / "model.safetensors") for s in (a, b))
-        assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    # TiDAL(H), TiDAL(M) and their control train the same module, as do LL4AL and its
+    # control; dispersion and the td_* ablations only track (tracking never changes weights).
+    groups = [
+        ("tidal_entropy", "tidal_margin", "tidal_random"),
+        ("ll4al", "ll4al_random"),
+        ("random", "dispersion", "td_entropy"),
+    ]
+    metrics = {}
+    for group in groups:
+        for name in group:
+            metrics[name] = run_cycle(request(setup, name, tmp_path / name))
+        first = load_file(tmp_path / group[0] / "model.safetensors")
+        for other in group[1:]:
+            weights = load_file(tmp_path / other / "model.safetensors")
+            assert weights.keys() == first.keys(), other
+            assert all(torch.equal(weights[k], first[k]) for k in first), other
+            assert metrics[other]["test"] == metrics[group[0]]["test"], other
+    # A control queries exactly as random does (same seed, same candidates).
+    selected = {s: (tmp_path / s / "selected.csv").read_text() for s in ("random", "tidal_random")}
+    assert selected["random"] == selected["tidal_random"]
+    assert metrics["tidal_random"]["role"] == "control"
+    assert metrics["tidal_entropy"]["control"] == "tidal_random"
     plain, tidal = (
         load_file(tmp_path / s / "model.safetensors") for s in ("random", "tidal_entropy")
     )

@@ -88,6 +88,7 @@ def test_candidate_scores_come_from_the_registry() -> None:
 
 
 def test_diagnostics_track_the_actual_td_only_for_tidal() -> None:
-    assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=True) == {Need.TRACKED_PROBS}
+    both_views = {Need.TRACKED_PROBS, Need.TRACKED_PROBS_TRAIN}
+    assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=True) == both_views
     assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=False) == frozenset()
     assert diagnostic_needs(frozenset({Need.PROBS}), enabled=True) == frozenset()

@@ -14,9 +14,11 @@ from albench.samplers.base import Need, ScoringContext
 from albench.samplers.dynamics import (
     DispersionSampler,
     TDEntropySampler,
+    TDMarginAnchoredSampler,
     TDMarginSampler,
     TiDALEntropySampler,
     TiDALMarginSampler,
+    TiDALRandomSampler,
 )
 from albench.samplers.scores import label_dispersion, modal_label_count, tidal_margin_scores
 
@@ -103,7 +105,7 @@ def test_dispersion_sampler_params_and_selection() -> None:
     assert research.score(_ctx(4, tracked_labels_aug=labels)).tolist() == pytest.approx(
         [0.0, 0.75, 0.75, 0.5]
     )
-    with pytest.raises(ValueError, match="view: 'test' is not one of clean, train_aug"):
+    with pytest.raises(ValueError, match="view: 'test' is not one of clean, train_aug, train"):
         DispersionSampler(view="test")
     with pytest.raises(ValueError, match="window must be null or an integer >= 1"):
         DispersionSampler(window=-1)
@@ -168,7 +170,36 @@ def test_tidal_samplers_select_and_tie_in_candidate_order() -> None:
 def test_samplers_resolve_by_name_with_parameters() -> None:
     sampler = get_sampler("dispersion", window=3, view="train_aug")
     assert (sampler.window, sampler.mode_window, sampler.view) == (3, None, "train_aug")
-    with pytest.raises(SamplerError, match=r"'td_entropy' got unknown parameter.*takes no param"):
+    with pytest.raises(SamplerError, match=r"'td_entropy' got unknown parameter.*: view$"):
         get_sampler("td_entropy", window=3)
     with pytest.raises(SamplerError, match="valid parameters: window, mode_window, view"):
         get_sampler("dispersion", windows=3)
+
+
+def test_controls_query_exactly_like_random_and_train_like_their_method() -> None:
+    from albench.samplers.learned import LL4ALRandomSampler, LL4ALSampler
+    from albench.samplers.reference import RandomSampler
+
+    ctx = _ctx(6, td_probs=torch.full((6, 3), 1 / 3), predicted_loss=torch.rand(6))
+    random = RandomSampler().select(ctx, 3).positions.tolist()
+    assert TiDALRandomSampler().select(ctx, 3).positions.tolist() == random
+    assert LL4ALRandomSampler().select(ctx, 3).positions.tolist() == random
+    # The same needs as the method: the cycle trains the same objective.
+    assert TiDALRandomSampler().needs == TiDALEntropySampler().needs
+    assert LL4ALRandomSampler().needs == LL4ALSampler().needs
+    assert TiDALEntropySampler.control == TiDALMarginSampler.control == "tidal_random"
+    assert LL4ALSampler.control == "ll4al_random"
+    assert get_sampler("tidal_random").role == "control"
+
+
+def test_td_samplers_read_the_view_they_declare() -> None:
+    probs = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
+    logits = torch.tensor([[0.0, 2.0, 1.0], [0.0, 2.0, 0.0]])  # ŷ = 1 for both
+    ctx = _ctx(2, tracked_probs_train=probs, logits=logits)
+    anchored = TDMarginAnchoredSampler(view="train")
+    assert anchored.needs == {Need.TRACKED_PROBS_TRAIN, Need.LOGITS}
+    # ŷ = 1: row 0: 0.3 − 0.5 = −0.2 → score 0.2; row 1: 0.6 − 0.3 → −0.3
+    assert anchored.score(ctx).tolist() == pytest.approx([0.2, -0.3])
+    assert TDMarginSampler(view="train").score(ctx).tolist() == pytest.approx([-0.2, -0.3])
+    with pytest.raises(RuntimeError, match=r"Need\.TRACKED_PROBS\b"):
+        TDEntropySampler().score(ctx)  # the clean view was not recorded

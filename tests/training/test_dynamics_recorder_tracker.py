@@ -137,5 +137,26 @@ def test_tracker_train_aug_view_uses_the_training_augmentation() -> None:
     clean = CandidateTracker(images, 4, augment)
     clean.record(model)
     assert torch.equal(torch.cat(model.inputs[2:]), augment.norm.apply(torch.from_numpy(images)))
-    with pytest.raises(ValueError, match="view must be one of clean, train_aug, got 'test'"):
+    with pytest.raises(ValueError, match="view must be one of clean, train_aug, train, got 'test'"):
         CandidateTracker(images, 4, augment, view="test")
+
+
+def test_train_view_uses_batch_statistics_and_leaves_the_buffers_alone() -> None:
+    torch.manual_seed(0)
+    images = np.random.default_rng(1).integers(0, 256, (8, 5, 5, 1), dtype=np.uint8)
+    augment = BatchAugment(Normalization.from_images(images), crop_padding=0, hflip=False)
+    from albench.models.small_cnn import SmallCNN
+
+    model = SmallCNN(1, 3).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train_view = CandidateTracker(images, 3, augment, TrainConfig(eval_batch_size=8), view="train")
+    clean = CandidateTracker(images, 3, augment, TrainConfig(eval_batch_size=8))
+    train_view.record(model)
+    clean.record(model)
+    assert not model.training  # mode restored
+    for key, value in model.state_dict().items():  # running statistics untouched
+        assert torch.equal(value, before[key]), key
+    with torch.no_grad():
+        expected = model.train()(augment.norm.apply(torch.from_numpy(images))).logits.softmax(1)
+    torch.testing.assert_close(train_view.mean_probs, expected)
+    assert not torch.allclose(train_view.mean_probs, clean.mean_probs)

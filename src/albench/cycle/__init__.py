@@ -107,8 +107,7 @@ def query_batch(inputs: CycleInputs, trained: Trained) -> Query:
     selection = sampler.select(ctx.restricted(sampler.needs), inputs.budget)
     t2 = time.perf_counter()
     labels = inputs.labels[inputs.candidates]
-    tracker = trained.trackers.get("clean")
-    epochs = tracker.num_records if tracker is not None else 0
+    epochs = max((tracker.num_records for tracker in trained.trackers.values()), default=0)
     diagnostics = cycle_diagnostics(ctx, selection, inputs.pool, sampler.name, labels, epochs)
     table = None
     if inputs.cycle == 0 and inputs.settings.diagnostics:

@@ -6,6 +6,11 @@
   approaches the actual TD).
 - ``kl_actual_vs_snapshot``: mean KL(actual TD ‖ final-model softmax), the
   baseline the first number is compared with.
+- ``kl_actual_train_vs_predicted`` / ``kl_actual_train_vs_snapshot``: the same
+  with the actual TD recorded in the view of TiDAL's own target (train-mode
+  BatchNorm, training augmentation; tracker view ``"train"``). The first pair
+  uses the clean eval view, which is what ``td_*`` score by default; the module
+  learns the second view's quantity on the labeled set.
 - ``tail_auroc`` (long-tailed pools only): for each available score, the AUROC
   for ranking tail-class samples above head-class samples of the scored subset
   (the TiDAL poster's motivating observation). Tail classes are those at rank
@@ -56,9 +61,10 @@ __all__ = [
 
 
 def diagnostic_needs(needs: frozenset[Need], enabled: bool) -> frozenset[Need]:
-    """What the diagnostics add to a run's needs: the actual TD when TiDAL's module trains."""
+    """What the diagnostics add to a run's needs: the actual TD, in both views, when TiDAL's
+    module trains."""
     if enabled and Need.TD_PROBS in needs:
-        return frozenset({Need.TRACKED_PROBS})
+        return frozenset({Need.TRACKED_PROBS, Need.TRACKED_PROBS_TRAIN})
     return frozenset()
 
 
@@ -89,12 +95,17 @@ def cycle_diagnostics(
 ) -> dict[str, Any]:
     """The ``diagnostics`` section of a querying cycle's metrics."""
     out: dict[str, Any] = {}
-    actual = ctx.values.get(Need.TRACKED_PROBS)
-    if actual is not None and tracked_epochs > 0:
+    for need, prefix in (
+        (Need.TRACKED_PROBS, "kl_actual"),
+        (Need.TRACKED_PROBS_TRAIN, "kl_actual_train"),
+    ):
+        actual = ctx.values.get(need)
+        if actual is None or tracked_epochs == 0:
+            continue
         out["tracked_epochs"] = tracked_epochs
-        out["kl_actual_vs_snapshot"] = mean_kl(actual, ctx.require(Need.PROBS))
+        out[f"{prefix}_vs_snapshot"] = mean_kl(actual, ctx.require(Need.PROBS))
         if ctx.has(Need.TD_PROBS):
-            out["kl_actual_vs_predicted"] = mean_kl(actual, ctx.require(Need.TD_PROBS))
+            out[f"{prefix}_vs_predicted"] = mean_kl(actual, ctx.require(Need.TD_PROBS))
     if pool.imbalance_ratio > 1:
         is_tail = tail_mask(pool, candidate_labels)
         scores = candidate_scores(ctx)

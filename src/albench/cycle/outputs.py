@@ -78,11 +78,14 @@ def metrics_record(
     request, result = inputs.request, trained.result
     labels, labeled = inputs.labels, inputs.labeled.indices
     reference = key.sampler is None
+    sampler = inputs.sampler
     seed, cycle = inputs.seed, inputs.cycle
     return {
         "dataset": key.dataset,
         "imbalance_ratio": request.imbalance_ratio,
         "sampler": key.sampler,
+        "role": sampler.role if sampler is not None else None,
+        "control": sampler.control if sampler is not None else None,
         "seed": seed,
         "cycle": cycle,
         "final_cycle": not inputs.queries,

@@ -49,6 +49,8 @@ class Need(enum.StrEnum):
     TRACKED_PROBS = "tracked_probs"  # (n, C) running mean of recorded softmax (actual TD), clean
     TRACKED_LABELS_AUG = "tracked_labels_aug"  # (n, T) as TRACKED_LABELS, training augmentation
     TRACKED_PROBS_AUG = "tracked_probs_aug"  # (n, C) as TRACKED_PROBS, training augmentation
+    TRACKED_LABELS_TRAIN = "tracked_labels_train"  # (n, T) train mode + augmentation (TiDAL's view)
+    TRACKED_PROBS_TRAIN = "tracked_probs_train"  # (n, C) train mode + augmentation (TiDAL's view)
     TD_PROBS = "td_probs"  # (n, C) TiDAL module's predicted training dynamics
     PREDICTED_LOSS = "predicted_loss"  # (n,) LL4AL module output
     IMAGES = "images"  # (n, C_in, H, W) normalised candidate images
@@ -59,6 +61,7 @@ class Need(enum.StrEnum):
 TRACKED = {
     "clean": (Need.TRACKED_LABELS, Need.TRACKED_PROBS),
     "train_aug": (Need.TRACKED_LABELS_AUG, Need.TRACKED_PROBS_AUG),
+    "train": (Need.TRACKED_LABELS_TRAIN, Need.TRACKED_PROBS_TRAIN),
 }
 
 # Needs provided by an auxiliary objective trained jointly with the classifier, and that
@@ -177,6 +180,9 @@ class Sampler:
             analyses; only for cheap, deterministic scores.
         quick_params: hyperparameters that make the sampler cheap on tiny inputs
             (the contract tests in ``tests/samplers`` build it with them).
+        control: the name of this method's own random control (a sampler with role
+            ``"control"`` that trains exactly as this one and queries at random), so
+            the report can separate the selection effect from the training effect.
     """
 
     name: ClassVar[str]
@@ -185,6 +191,7 @@ class Sampler:
     role: ClassVar[str] = "method"
     diagnostic: ClassVar[bool] = False
     quick_params: ClassVar[dict[str, Any]] = {}
+    control: ClassVar[str | None] = None
 
     def score(self, ctx: ScoringContext) -> Tensor:
         """(n,) scores, higher = more informative."""

@@ -5,9 +5,13 @@
   module jointly with the classifier (``albench.training.objectives``).
 * ``dispersion``: label dispersion of the predicted labels recorded on the
   candidates during training.
-* ``td_entropy`` / ``td_margin``: the same entropy / plain top-2 margin on the
-  *actual* TD of the candidates (running mean of their recorded softmax): the
-  ablation that tells whether TiDAL's module is needed or tracking suffices.
+* ``td_entropy`` / ``td_margin`` / ``td_margin_anchored``: entropy, plain top-2
+  margin and TiDAL(M)'s classifier-anchored margin on the *actual* TD of the
+  candidates (running mean of their recorded softmax, in a chosen view): the
+  ablations that tell whether TiDAL's module is needed or tracking suffices.
+* ``tidal_random``: TiDAL's module trained exactly as for TiDAL(H/M), random
+  query: the control that separates TiDAL's selection effect from its training
+  effect (the module's loss also trains the backbone).
 
 References:
     Kye, Choi, Byun, Chang, "TiDAL: Learning Training Dynamics for Active
@@ -32,9 +36,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DispersionSampler",
     "TDEntropySampler",
+    "TDMarginAnchoredSampler",
     "TDMarginSampler",
     "TiDALEntropySampler",
     "TiDALMarginSampler",
+    "TiDALRandomSampler",
 ]
 
 
@@ -59,6 +65,7 @@ class TiDALEntropySampler(Sampler):
     summary = "TiDAL(H): entropy of the TD predicted by TiDAL's module (Kye et al. 2023)"
     needs = frozenset({Need.TD_PROBS})
     diagnostic = True
+    control = "tidal_random"
 
     def score(self, ctx: ScoringContext) -> Tensor:
         from albench.samplers import scores
@@ -85,6 +92,7 @@ class TiDALMarginSampler(Sampler):
     summary = "TiDAL(M): margin of the predicted TD at the classifier's label (Kye et al. 2023)"
     needs = frozenset({Need.TD_PROBS, Need.LOGITS})
     diagnostic = True
+    control = "tidal_random"
 
     def score(self, ctx: ScoringContext) -> Tensor:
         from albench.samplers.scores import tidal_margin_scores
@@ -104,8 +112,9 @@ class DispersionSampler(Sampler):
         window: use only the last K recorded epochs (None = all T, the paper).
         mode_window: research-code variant: the modal label is taken over the
             last K epochs, its count over all (None = the paper's form).
-        view: what the tracker records: ``"clean"`` (test transform, the paper)
-            or ``"train_aug"`` (training augmentation, the research code). The
+        view: what the tracker records: ``"clean"`` (test transform, the paper),
+            ``"train_aug"`` (training augmentation, the research code) or
+            ``"train"`` (train mode and training augmentation). The
             research code's form is ``view="train_aug", mode_window=25`` with
             100 epochs (mode over epochs 76–100).
 
@@ -139,13 +148,63 @@ class DispersionSampler(Sampler):
 
 
 @register
-class TDEntropySampler(Sampler):
+class TiDALRandomSampler(Sampler):
+    """TiDAL Random Control (TiDAL-R): TiDAL's module trained as for TiDAL(H/M), random query.
+
+    Declaring :attr:`Need.TD_PROBS` trains the prediction module jointly with the
+    classifier exactly as TiDAL does (same objective, seeds and schedule, so the
+    same cycle-0 weights); the query is the uniform draw of ``random`` (the same
+    scores from the same sampler stream). TiDAL − this control is TiDAL's
+    selection effect; this control − random is the effect of the module's loss
+    on the backbone.
+
+    Args:
+        none (the module's hyperparameters are ``sampler_params.tidal_module``).
+
+    References:
+        Seong Min Kye, Kwanghee Choi, Hyeongmin Byun, Buru Chang. TiDAL: Learning
+        Training Dynamics for Active Learning. ICCV, 2023. arXiv:2210.06788.
+    """
+
+    name = "tidal_random"
+    summary = "control: TiDAL's module trained as for TiDAL, random query"
+    needs = frozenset({Need.TD_PROBS})
+    role = "control"
+
+    def score(self, ctx: ScoringContext) -> Tensor:
+        from albench.samplers.reference import RandomSampler
+
+        return RandomSampler().score(ctx)
+
+
+@dataclass(frozen=True)
+class _TrackedSampler(Sampler):
+    """Shared by the actual-TD ablations: the tracker view is a hyperparameter and a need."""
+
+    view: str = "clean"
+
+    def __post_init__(self) -> None:
+        checks.check_choice(self.view, "view", TRACK_VIEWS)
+
+    @property
+    def needs(self) -> frozenset[Need]:  # type: ignore[override]
+        return frozenset({TRACKED[self.view][1]})
+
+    def tracked_probs(self, ctx: ScoringContext) -> Tensor:
+        return ctx.require(TRACKED[self.view][1])  # (n, C)
+
+
+@register
+@dataclass(frozen=True)
+class TDEntropySampler(_TrackedSampler):
     """Actual-TD Entropy (TD-H): H of the running-mean softmax recorded on the candidates.
 
     The ablation of TiDAL(H) with the tracked TD in place of the module's prediction.
 
     Args:
-        none (the sampler has no hyperparameters).
+        view: where the candidates' TD is recorded: ``"clean"`` (eval mode, test
+            view), ``"train_aug"`` (eval mode, training augmentation) or ``"train"``
+            (train mode and training augmentation: the view of TiDAL's target).
 
     References:
         Seong Min Kye, Kwanghee Choi, Hyeongmin Byun, Buru Chang. TiDAL: Learning
@@ -155,24 +214,25 @@ class TDEntropySampler(Sampler):
 
     name = "td_entropy"
     summary = "entropy of the candidates' actual (tracked) training dynamics; TiDAL ablation"
-    needs = frozenset({Need.TRACKED_PROBS})
     role = "reference"
     diagnostic = True
 
     def score(self, ctx: ScoringContext) -> Tensor:
         from albench.samplers.scores import entropy
 
-        return entropy(ctx.require(Need.TRACKED_PROBS))  # (n,)
+        return entropy(self.tracked_probs(ctx))  # (n,)
 
 
 @register
-class TDMarginSampler(Sampler):
+@dataclass(frozen=True)
+class TDMarginSampler(_TrackedSampler):
     """Actual-TD Margin (TD-M): smallest p̄₍₁₎ − p̄₍₂₎ of the tracked running-mean softmax first.
 
-    The plain top-2 margin of the tracked TD (not TiDAL(M)'s classifier-anchored form).
+    The plain top-2 margin of the tracked TD (not TiDAL(M)'s classifier-anchored
+    form: that is ``td_margin_anchored``).
 
     Args:
-        none (the sampler has no hyperparameters).
+        view: where the candidates' TD is recorded (see ``td_entropy``).
 
     References:
         Seong Min Kye, Kwanghee Choi, Hyeongmin Byun, Buru Chang. TiDAL: Learning
@@ -181,11 +241,41 @@ class TDMarginSampler(Sampler):
 
     name = "td_margin"
     summary = "top-2 margin of the candidates' actual (tracked) training dynamics; TiDAL ablation"
-    needs = frozenset({Need.TRACKED_PROBS})
     role = "reference"
     diagnostic = True
 
     def score(self, ctx: ScoringContext) -> Tensor:
         from albench.samplers.scores import margin
 
-        return -margin(ctx.require(Need.TRACKED_PROBS))  # (n,) −(p̄₍₁₎ − p̄₍₂₎)
+        return -margin(self.tracked_probs(ctx))  # (n,) −(p̄₍₁₎ − p̄₍₂₎)
+
+
+@register
+@dataclass(frozen=True)
+class TDMarginAnchoredSampler(_TrackedSampler):
+    """Actual-TD Anchored Margin (TD-MA): TiDAL(M)'s margin on the tracked TD.
+
+    −(p̄_ŷ − max_{c≠ŷ} p̄_c) with ŷ the classifier's argmax: TiDAL(M) with the
+    candidates' actual TD in place of the module's prediction.
+
+    Args:
+        view: where the candidates' TD is recorded (see ``td_entropy``).
+
+    References:
+        Seong Min Kye, Kwanghee Choi, Hyeongmin Byun, Buru Chang. TiDAL: Learning
+        Training Dynamics for Active Learning. ICCV, 2023. arXiv:2210.06788.
+    """
+
+    name = "td_margin_anchored"
+    summary = "TiDAL(M)'s classifier-anchored margin of the actual (tracked) TD; TiDAL ablation"
+    role = "reference"
+    diagnostic = True
+
+    @property
+    def needs(self) -> frozenset[Need]:  # type: ignore[override]
+        return super().needs | {Need.LOGITS}
+
+    def score(self, ctx: ScoringContext) -> Tensor:
+        from albench.samplers.scores import tidal_margin_scores
+
+        return tidal_margin_scores(self.tracked_probs(ctx), ctx.require(Need.LOGITS))

@@ -104,11 +104,14 @@ class DynamicsRecorder:
 class CandidateTracker:
     """Predictions on the scored unlabeled subset, recorded every ``interval`` epochs.
 
-    Each record is one batched eval-mode forward pass over the n candidates
-    (the clean test view by default; ``view="train_aug"`` applies the training
-    augmentation, as the label-dispersion research code does, with the
-    tracker's own generator so training draws are unaffected). The model's
-    train/eval mode is restored afterwards.
+    Each record is one batched forward pass over the n candidates, in one of
+    three views (:data:`albench.config.TRACK_VIEWS`): ``"clean"`` (eval mode, test
+    transform; the label-dispersion paper), ``"train_aug"`` (eval mode, training
+    augmentation; the dispersion research code) or ``"train"`` (train mode,
+    training augmentation: the view in which the trainer records the labeled
+    set's running mean, TiDAL's target). Augmentation draws come from the
+    tracker's own generator, so training draws are unaffected; the model's mode
+    and buffers are restored afterwards.
 
     Args:
         images: (n, H, W, C_in) uint8 candidate images.
@@ -118,9 +121,9 @@ class CandidateTracker:
             (e + 1) % ``track_interval`` == 0, ``eval_batch_size`` images per
             forward pass, autocast (fp16) on CUDA when ``amp`` (the softmax is
             taken in float32).
-        view: ``"clean"`` or ``"train_aug"``.
+        view: ``"clean"``, ``"train_aug"`` or ``"train"``.
         device: where images and records live.
-        seed: seeds the augmentation generator of the ``"train_aug"`` view.
+        seed: seeds the augmentation generator of the augmented views.
 
     Attributes:
         labels: (n, T) predicted label per record (dtype from :func:`label_dtype`).
@@ -172,15 +175,23 @@ class CandidateTracker:
 
     @torch.no_grad()
     def record(self, model: nn.Module) -> None:
-        """One eval-mode pass over the candidates; appends a column to :attr:`labels`."""
+        """One pass over the candidates in this tracker's view; appends a column to :attr:`labels`.
+
+        The ``"train"`` view runs the model in train mode (BatchNorm normalises each
+        batch by its own statistics, as in the training forward pass) and restores
+        every buffer afterwards, so the running statistics training uses are untouched.
+        """
         was_training = model.training
-        model.eval()
+        buffers = [b.clone() for b in model.buffers()] if self.view == "train" else []
+        model.train(self.view == "train")
         try:
             probs = torch.cat(
                 [self._probs(model, start) for start in range(0, len(self.images), self.batch_size)]
             )
         finally:
             model.train(was_training)
+            for buffer, saved in zip(model.buffers(), buffers, strict=False):
+                buffer.copy_(saved)
         t = self.num_records
         self.mean_probs.mul_(t).add_(probs).div_(t + 1)  # (n, C)
         self._labels.append(probs.argmax(dim=1).to(label_dtype(self.num_classes)))  # (n,)
