@@ -249,9 +249,26 @@ def add_run_parsers(commands) -> None:
         help="this cycle's labeled set: the initial set or labeled_next.json",
     )
     cycle.add_argument("--checkpoint", type=Path, help="previous model.safetensors (warm_start)")
+    cycle.add_argument(
+        "--initial-training",
+        type=Path,
+        help="cycle 0: load this shared training (albench train-initial)",
+    )
     cycle.add_argument("--out", type=Path, required=True, help="output directory")
     _add_device_args(cycle)
     cycle.set_defaults(func=run_cycle)
+
+    shared = commands.add_parser(
+        "train-initial", help="train the cycle-0 model several samplers share (a workflow job)"
+    )
+    for flag in ("--config", "--pool", "--labeled", "--out"):
+        shared.add_argument(flag, type=Path, required=True)
+    shared.add_argument("--dataset", required=True)
+    shared.add_argument("--ir", type=float, required=True)
+    shared.add_argument("--seed", type=int, required=True)
+    shared.add_argument("--signature", required=True, help="'plain' or an objective name")
+    _add_device_args(shared)
+    shared.set_defaults(func=run_train_initial)
 
     reference = commands.add_parser("reference", help="train on the whole pool: the all-data run")
     for flag in ("--config", "--pool", "--out"):
@@ -295,6 +312,7 @@ def run_cycle(args: argparse.Namespace) -> int:
             labeled_path=args.labeled,
             out_dir=args.out,
             checkpoint_path=args.checkpoint,
+            initial_training=args.initial_training,
             device=args.device,
         )
     )
@@ -304,6 +322,41 @@ def run_cycle(args: argparse.Namespace) -> int:
         f"{metrics['num_labeled']} labeled, test accuracy {test['accuracy']:.4f} "
         f"(balanced {test['balanced_accuracy']:.4f}), selected "
         f"{metrics['selection']['num_selected']} -> {args.out}"
+    )
+    return 0
+
+
+def run_train_initial(args: argparse.Namespace) -> int:
+    from albench.config import ConfigError, load_config
+    from albench.cycle import CycleRequest, train_initial
+    from albench.plan import shared_trainings
+
+    _set_threads(args.threads)
+    config = load_config(args.config)
+    groups = {(s.dataset, s.signature): s for s in shared_trainings(config)}
+    shared = groups.get((args.dataset, args.signature))
+    if shared is None:
+        valid = ", ".join(f"{d}/{s}" for d, s in sorted(groups)) or "none"
+        raise ConfigError(
+            f"{args.config}: no shared cycle-0 training {args.dataset}/"
+            f"{args.signature}; this config shares: {valid}"
+        )
+    request = CycleRequest(
+        config=config,
+        dataset=args.dataset,
+        imbalance_ratio=args.ir,
+        sampler=shared.samplers[0],
+        seed=args.seed,
+        cycle=0,
+        pool_path=args.pool,
+        labeled_path=args.labeled,
+        out_dir=args.out,
+        device=args.device,
+    )
+    train_initial(request, shared.signature, shared.track_views)
+    print(
+        f"{args.dataset} IR={args.ir:g} seed={args.seed} cycle 0 ({args.signature}, shared by "
+        f"{', '.join(shared.samplers)}) -> {args.out}"
     )
     return 0
 

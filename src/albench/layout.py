@@ -8,6 +8,7 @@ the report find runs through :meth:`RunKey.dir`::
     results/<experiment>/<dataset>/ir<IR>/seed<S>/initial.json
     results/<experiment>/<dataset>/ir<IR>/seed<S>/<sampler>/cycle<K>/{metrics.json,...}
     results/<experiment>/<dataset>/ir<IR>/seed<S>/full/metrics.json     all-data reference
+    results/<experiment>/<dataset>/ir<IR>/seed<S>/initial_training/<signature>/   shared cycle 0
     results/<experiment>/summary/{cycles,reference}.csv                 tidy tables
     reports/<experiment>/                                               figures, tables, notes
 
@@ -25,6 +26,7 @@ POOL = SETTING + "/pool.json"
 INITIAL = SETTING + "/initial.json"
 CYCLE = SETTING + "/{sampler}/cycle{cycle}"
 REFERENCE = SETTING + "/full"
+INITIAL_TRAINING = SETTING + "/initial_training/{signature}"  # cycle 0 shared by samplers
 SUMMARY = "{experiment}/summary"
 REPORT = "reports/{experiment}"
 
@@ -65,6 +67,10 @@ class RunKey:
         """The run's output folder under ``root``."""
         pattern = REFERENCE if self.sampler is None else CYCLE
         return Path(root) / pattern.format(**self.wildcards)
+
+    def initial_training_dir(self, signature: str, root: str | Path = RESULTS) -> Path:
+        """The folder of the cycle-0 training shared by the samplers of ``signature``."""
+        return Path(root) / INITIAL_TRAINING.format(**self.wildcards, signature=signature)
 
     def setting_dir(self, root: str | Path = RESULTS) -> Path:
         """The folder of the run's pool and initial set (shared by every sampler)."""

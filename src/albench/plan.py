@@ -23,8 +23,8 @@ from pathlib import Path
 from albench.config import Config, ConfigError, DatasetConfig, config_hash
 from albench.layout import RunKey
 from albench.pools import pool_class_sizes, resolve_size
-from albench.samplers import SamplerError, get_sampler, resolve
-from albench.samplers.base import OBJECTIVES, objectives_of
+from albench.samplers import Sampler, SamplerError, get_sampler, resolve
+from albench.samplers.base import OBJECTIVES, Need, objectives_of, tracked_views
 
 __all__ = [
     "RunKey",
@@ -66,6 +66,74 @@ def reference_runs(config: Config) -> Iterator[RunKey]:
 def runs(config: Config) -> list[RunKey]:
     """Every run of the grid: the cycles, then the references."""
     return [*cycle_runs(config), *reference_runs(config)]
+
+
+def run_needs(sampler: Sampler, diagnostics: bool) -> frozenset[Need]:
+    """What a run of ``sampler`` computes: its needs, plus what the diagnostics add (the
+    actual TD in both tracker views when TiDAL's module trains, for the KL figures)."""
+    needs = sampler.needs
+    if diagnostics and Need.TD_PROBS in needs:
+        needs |= {Need.TRACKED_PROBS, Need.TRACKED_PROBS_TRAIN}
+    return needs
+
+
+def training_signature(sampler: Sampler) -> str:
+    """How a sampler's cycles train: ``"plain"`` or the name of the objective trained with it.
+
+    Samplers with the same signature train byte-identical models on the same inputs
+    (tracking candidates never changes the weights).
+    """
+    objectives = objectives_of(sampler.needs)
+    return objectives[0] if objectives else "plain"
+
+
+@dataclass(frozen=True)
+class SharedTraining:
+    """One cycle-0 training that several samplers of a dataset share."""
+
+    dataset: str
+    signature: str  # training_signature of every sampler in ``samplers``
+    samplers: tuple[str, ...]  # at least two
+    track_views: tuple[str, ...]  # union of the views these samplers need at cycle 0
+
+
+def shared_trainings(config: Config) -> list[SharedTraining]:
+    """The cycle-0 trainings the workflow runs once per (dataset, IR, seed) and signature.
+
+    Only signatures shared by two or more configured samplers are listed: a sampler
+    alone in its group trains its own cycle 0 (sharing would only add a job).
+    """
+    names = sampler_names_of(config)
+    out = []
+    for dataset, settings in config.datasets.items():
+        if settings.cycles < 2:
+            continue  # a one-cycle run queries nothing: cycle 0 is its only cycle
+        groups: dict[str, list[Sampler]] = {}
+        for name in names:
+            sampler = get_sampler(name, **config.sampler_params.get(name, {}))
+            groups.setdefault(training_signature(sampler), []).append(sampler)
+        for signature, members in groups.items():
+            if len(members) < 2:
+                continue
+            views = set()
+            for sampler in members:
+                views |= set(tracked_views(run_needs(sampler, settings.diagnostics)))
+            out.append(
+                SharedTraining(
+                    dataset, signature, tuple(s.name for s in members), tuple(sorted(views))
+                )
+            )
+    return out
+
+
+def shared_training_of(config: Config, key: RunKey) -> SharedTraining | None:
+    """The shared cycle-0 training a cycle-0 run loads, or None if it trains itself."""
+    if key.sampler is None or key.cycle != 0:
+        return None
+    for shared in shared_trainings(config):
+        if shared.dataset == key.dataset and key.sampler in shared.samplers:
+            return shared
+    return None
 
 
 def run_hash(config: Config, key: RunKey) -> str:

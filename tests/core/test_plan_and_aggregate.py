@@ -147,3 +147,23 @@ def test_run_hash_changes_only_for_runs_whose_settings_change():
     assert run_hash(tidal, tidal_key) != run_hash(changed, tidal_key)
     reference = RunKey("t", "digits", 1.0, 0)
     assert run_hash(tidal, reference) == run_hash(changed, reference)
+
+
+def test_samplers_that_train_alike_share_one_cycle_zero_training():
+    from albench.plan import shared_training_of, shared_trainings, training_signature
+    from albench.samplers import get_sampler
+
+    base = config()
+    cfg = Config.from_dict({**base.raw, "samplers": ["random", "entropy", "dispersion",
+                                                     "tidal_entropy", "tidal_random", "ll4al"]})  # fmt: skip
+    assert training_signature(get_sampler("dispersion")) == "plain"
+    assert training_signature(get_sampler("tidal_random")) == "tidal"
+    groups = {s.signature: s for s in shared_trainings(cfg)}
+    assert set(groups) == {"plain", "tidal"}  # ll4al trains alone: nothing to share
+    assert groups["plain"].samplers == ("random", "entropy", "dispersion")
+    assert groups["plain"].track_views == ("clean",)  # dispersion's labels
+    assert groups["tidal"].track_views == ("clean", "train")  # the KL diagnostics' two views
+    key = RunKey("t", "digits", 10.0, 1, "entropy", 0)
+    assert shared_training_of(cfg, key) == groups["plain"]
+    assert shared_training_of(cfg, RunKey("t", "digits", 10.0, 1, "entropy", 1)) is None
+    assert shared_training_of(cfg, RunKey("t", "digits", 10.0, 1, "ll4al", 0)) is None

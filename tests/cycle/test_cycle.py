@@ -280,3 +280,48 @@ def test_samplers_with_the_same_training_needs_share_their_cycle_zero_model(setu
         load_file(tmp_path / s / "model.safetensors") for s in ("random", "tidal_entropy")
     )
     assert not torch.equal(plain["model.head.weight"], tidal["model.head.weight"])
+
+
+@pytest.mark.parametrize(
+    ("signature", "samplers"),
+    [("plain", ("entropy", "dispersion")), ("tidal", ("tidal_entropy", "tidal_random"))],
+)
+def test_a_shared_cycle_zero_training_gives_the_same_bytes(setup, tmp_path, signature, samplers):
+    from albench.cycle import train_initial
+    from albench.plan import run_needs
+    from albench.samplers import get_sampler
+    from albench.samplers.base import tracked_views
+
+    views = set()
+    for name in samplers:
+        views |= set(tracked_views(run_needs(get_sampler(name), diagnostics=True)))
+    shared = tmp_path / "shared"
+    train_initial(request(setup, samplers[0], shared), signature, tuple(sorted(views)))
+    assert sorted(p.name for p in shared.iterdir()) == [
+        "model.safetensors",
+        "tracked.safetensors",
+        "training.json",
+    ]
+    for name in samplers:
+        alone = run_cycle(request(setup, name, tmp_path / f"{name}-alone"))
+        loaded = run_cycle(
+            request(setup, name, tmp_path / f"{name}-shared", initial_training=shared)
+        )
+        for file in ("selected.csv", "labeled_next.json", "model.safetensors", "candidates.csv"):
+            a = (tmp_path / f"{name}-alone" / file).read_bytes()
+            assert a == (tmp_path / f"{name}-shared" / file).read_bytes(), (name, file)
+        assert {k: v for k, v in alone.items() if k != "run"} == {
+            k: v for k, v in loaded.items() if k != "run"
+        }
+        assert loaded["run"]["trained_in"] == str(shared)
+    with pytest.raises(ValueError, match="shared initial training is for cycle 0, not cycle 1"):
+        run_cycle(
+            request(
+                setup,
+                samplers[0],
+                tmp_path / "c1",
+                cycle=1,
+                labeled=tmp_path / f"{samplers[0]}-alone" / "labeled_next.json",
+                initial_training=shared,
+            )
+        )

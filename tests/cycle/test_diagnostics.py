@@ -10,7 +10,6 @@ import torch
 
 from albench.cycle.diagnostics import (
     candidate_scores,
-    diagnostic_needs,
     kl_divergence_rows,
     mean_kl,
     tail_auroc,
@@ -88,7 +87,11 @@ def test_candidate_scores_come_from_the_registry() -> None:
 
 
 def test_diagnostics_track_the_actual_td_only_for_tidal() -> None:
+    from albench.plan import run_needs
+    from albench.samplers import get_sampler
+
     both_views = {Need.TRACKED_PROBS, Need.TRACKED_PROBS_TRAIN}
-    assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=True) == both_views
-    assert diagnostic_needs(frozenset({Need.TD_PROBS}), enabled=False) == frozenset()
-    assert diagnostic_needs(frozenset({Need.PROBS}), enabled=True) == frozenset()
+    tidal, entropy = get_sampler("tidal_entropy"), get_sampler("entropy")
+    assert run_needs(tidal, diagnostics=True) == tidal.needs | both_views
+    assert run_needs(tidal, diagnostics=False) == tidal.needs
+    assert run_needs(entropy, diagnostics=True) == entropy.needs

@@ -126,3 +126,15 @@ def test_bad_config_fails_before_any_job(tmp_path, changes, message):
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
     assert not (work / "resources").exists()  # nothing was prepared
+
+
+def test_cycle_zero_training_is_shared_in_the_default_dag(tmp_path):
+    work = copy_workflow(tmp_path)
+    out = snakemake(work, "-n", "-p", "--configfile", "config/config.yaml").stdout
+    commands = [line for line in out.splitlines() if "albench_cli.py" in line]
+    shared = [c for c in commands if " train-initial " in c]
+    loading = [c for c in commands if " cycle " in c and "--initial-training" in c]
+    cycle_zero = [c for c in commands if " cycle " in c and "--cycle 0 " in c]
+    assert shared and loading and all("--cycle 0 " in c for c in loading)
+    # Every sampler whose training is shared loads it at cycle 0: trainings saved.
+    assert len(loading) - len(shared) >= len(cycle_zero) // 2

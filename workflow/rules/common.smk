@@ -8,7 +8,14 @@ from snakemake.utils import validate
 from albench import layout
 from albench.config import Config, config_hash
 from albench.layout import RunKey
-from albench.plan import check_config, cycle_runs, reference_runs, run_hash
+from albench.plan import (
+    check_config,
+    cycle_runs,
+    reference_runs,
+    run_hash,
+    shared_training_of,
+    shared_trainings,
+)
 
 validate(config, schema="../schemas/config.schema.yaml")
 ALBENCH_CONFIG = Config.from_dict(config)
@@ -38,6 +45,7 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     ir=r"[0-9]+(\.[0-9]+)?",
     sampler=r"[a-z][a-z0-9_]*",
+    signature=r"[a-z][a-z0-9_]*",
     seed=r"[0-9]+",
     cycle=r"[0-9]+",
 
@@ -92,6 +100,32 @@ def get_checkpoint_flag(wildcards, input):
     return ["--checkpoint", str(input.checkpoint)] if input.get("checkpoint") else []
 
 
+def get_initial_training(wildcards):
+    """Cycle 0 of a sampler that shares its training loads the shared model and tracks."""
+    key = run_key(wildcards)
+    shared = shared_training_of(ALBENCH_CONFIG, key)
+    if shared is None:
+        return []
+    folder = key.initial_training_dir(shared.signature, RESULTS)
+    return [str(folder / name) for name in ("model.safetensors", "tracked.safetensors",
+                                            "training.json")]  # fmt: skip
+
+
+def get_initial_training_flag(wildcards, input):
+    """``--initial-training DIR`` as a list of words (empty when the cycle trains itself)."""
+    files = input.get("initial_training")
+    return ["--initial-training", str(Path(files[0]).parent)] if files else []
+
+
+def get_shared_hash(wildcards):
+    """The shared training's rerun trigger: the hash of the first sampler of its group."""
+    key = run_key(wildcards)
+    group = next(s for s in SHARED_TRAININGS if s.dataset == key.dataset
+                 and s.signature == wildcards.signature)  # fmt: skip
+    sampler_key = RunKey(key.experiment, key.dataset, key.ir, key.seed, group.samplers[0], 0)
+    return run_hash(ALBENCH_CONFIG, sampler_key) + ":" + ",".join(group.track_views)
+
+
 def get_run_hash(wildcards):
     """Changes when any config value that can change this run changes (a rerun trigger)."""
     return run_hash(ALBENCH_CONFIG, run_key(wildcards))
@@ -119,6 +153,7 @@ def get_final_output():
     ]
 
 
+SHARED_TRAININGS = shared_trainings(ALBENCH_CONFIG)
 CYCLE_METRICS = [str(key.dir(RESULTS) / "metrics.json") for key in cycle_runs(ALBENCH_CONFIG)]
 REFERENCE_METRICS = [
     str(key.dir(RESULTS) / "metrics.json") for key in reference_runs(ALBENCH_CONFIG)

@@ -1,5 +1,38 @@
 # One job per active-learning cycle (train, evaluate, score, select), chained through the
-# labeled-set files; plus the full-pool ("all data") reference run per dataset x IR x seed.
+# labeled-set files; a cycle-0 training shared by the samplers that train alike; and the
+# full-pool ("all data") reference run per dataset x IR x seed.
+
+
+rule train_initial:
+    input:
+        meta=rules.prepare_data.output.meta,
+        pool=rules.build_pool.output.pool,
+        initial=rules.build_pool.output.initial,
+    output:
+        model=f"{RESULTS}/{layout.INITIAL_TRAINING}/model.safetensors",
+        tracked=f"{RESULTS}/{layout.INITIAL_TRAINING}/tracked.safetensors",
+        training=ensure(f"{RESULTS}/{layout.INITIAL_TRAINING}/training.json", non_empty=True),
+    log:
+        "logs/{experiment}/train_initial/{dataset}_ir{ir}_seed{seed}_{signature}.log",
+    benchmark:
+        "benchmarks/{experiment}/train_initial/{dataset}_ir{ir}_seed{seed}_{signature}.tsv"
+    conda:
+        "../envs/albench.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=120,
+        gpu=1,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        run_hash=get_shared_hash,
+        out=subpath(output.training, parent=True),
+    shell:
+        "{params.cli:q} train-initial --config {params.config:q} --dataset {wildcards.dataset:q} "
+        "--ir {wildcards.ir:q} --seed {wildcards.seed:q} --signature {wildcards.signature:q} "
+        "--pool {input.pool:q} --labeled {input.initial:q} --out {params.out:q} "
+        "--threads {threads:q} > {log:q} 2>&1"
 
 
 rule run_cycle:
@@ -8,6 +41,7 @@ rule run_cycle:
         pool=rules.build_pool.output.pool,
         labeled=get_labeled,
         checkpoint=get_checkpoint,
+        initial_training=get_initial_training,
     output:
         metrics=ensure(f"{RESULTS}/{layout.CYCLE}/metrics.json", non_empty=True),
         labeled=f"{RESULTS}/{layout.CYCLE}/labeled_next.json",
@@ -29,12 +63,14 @@ rule run_cycle:
         config=EFFECTIVE_CONFIG,
         run_hash=get_run_hash,
         checkpoint=get_checkpoint_flag,
+        initial_training=get_initial_training_flag,
         out=subpath(output.metrics, parent=True),
     shell:
         "{params.cli:q} cycle --config {params.config:q} --dataset {wildcards.dataset:q} "
         "--ir {wildcards.ir:q} --sampler {wildcards.sampler:q} --seed {wildcards.seed:q} "
         "--cycle {wildcards.cycle:q} --pool {input.pool:q} --labeled {input.labeled:q} "
-        "{params.checkpoint:q} --out {params.out:q} --threads {threads:q} > {log:q} 2>&1"
+        "{params.checkpoint:q} {params.initial_training:q} --out {params.out:q} "
+        "--threads {threads:q} > {log:q} 2>&1"
 
 
 rule run_reference:

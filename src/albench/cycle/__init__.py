@@ -28,7 +28,7 @@ import torch
 
 from albench.cycle.checkpoint import load_checkpoint, save_checkpoint_bytes
 from albench.cycle.context import build_context
-from albench.cycle.diagnostics import candidates_csv, cycle_diagnostics, diagnostic_needs
+from albench.cycle.diagnostics import candidates_csv, cycle_diagnostics
 from albench.cycle.inputs import (
     CycleInputs,
     CycleRequest,
@@ -37,8 +37,10 @@ from albench.cycle.inputs import (
     load_reference_inputs,
 )
 from albench.cycle.outputs import Query, begin_outputs, metrics_record, write_run
+from albench.cycle.shared import load_initial, write_initial
 from albench.cycle.train import Requirements, Trained, train_models
 from albench.layout import RunKey
+from albench.plan import run_needs
 from albench.training.evaluate import balanced_accuracy, per_class_accuracy, predict
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "run_cycle",
     "run_reference",
     "save_checkpoint_bytes",
+    "train_initial",
 ]
 
 
@@ -56,9 +59,11 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     started = time.perf_counter()
     out = begin_outputs(request.out_dir)
     inputs = load_inputs(request)
-    needs = inputs.sampler.needs
-    needs |= diagnostic_needs(needs, inputs.settings.diagnostics)
-    trained = train_models(inputs, Requirements.of(needs), desc=_label(request.key))
+    requirements = Requirements.of(run_needs(inputs.sampler, inputs.settings.diagnostics))
+    if request.initial_training is not None:  # cycle 0, trained once for several samplers
+        trained = load_initial(request.initial_training, inputs, requirements)
+    else:
+        trained = train_models(inputs, requirements, desc=_label(request.key))
     test, evaluate_s = _timed(evaluate, inputs, trained)
     query = query_batch(inputs, trained) if inputs.queries else Query.none()
     timings = {"train": trained.result.wall_time_s, "evaluate": evaluate_s, **query.timings}
@@ -66,6 +71,19 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     metrics = metrics_record(request.key, inputs, trained, test, query, timings)
     write_run(out, request.key, inputs, trained, query, metrics)
     return metrics
+
+
+def train_initial(request: CycleRequest, signature: str, track_views: tuple[str, ...]) -> None:
+    """Train the cycle-0 model shared by the samplers of ``signature`` and write it.
+
+    ``request`` is the cycle-0 request of any sampler of the group (they all have the
+    same inputs); the trackers record the union of the group's views.
+    """
+    inputs = load_inputs(request)
+    objectives = () if signature == "plain" else (signature,)
+    requirements = Requirements(objectives, tuple(track_views))
+    trained = train_models(inputs, requirements, desc=f"{_label(request.key)} (shared)")
+    write_initial(request.out_dir, inputs, trained, signature)
 
 
 def run_reference(request: ReferenceRequest) -> dict[str, Any]:

@@ -53,19 +53,10 @@ __all__ = [
     "candidate_scores",
     "candidates_csv",
     "cycle_diagnostics",
-    "diagnostic_needs",
     "kl_divergence_rows",
     "mean_kl",
     "tail_auroc",
 ]
-
-
-def diagnostic_needs(needs: frozenset[Need], enabled: bool) -> frozenset[Need]:
-    """What the diagnostics add to a run's needs: the actual TD, in both views, when TiDAL's
-    module trains."""
-    if enabled and Need.TD_PROBS in needs:
-        return frozenset({Need.TRACKED_PROBS, Need.TRACKED_PROBS_TRAIN})
-    return frozenset()
 
 
 def candidate_scores(ctx: ScoringContext) -> dict[str, Tensor]:

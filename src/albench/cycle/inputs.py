@@ -39,6 +39,7 @@ class CycleRequest:
     labeled_path: Path  # the initial set at cycle 0, else the previous cycle's labeled_next.json
     out_dir: Path
     checkpoint_path: Path | None = None  # previous cycle's model.safetensors (warm start)
+    initial_training: Path | None = None  # cycle 0: the shared training's folder to load
     device: str | None = None  # overrides config.device
     progress: bool | None = None  # progress bar; None = only on a TTY
 
@@ -137,6 +138,8 @@ def load_inputs(request: CycleRequest) -> CycleInputs:
     data = load_dataset(request.dataset, root=config.cache_dir)
     pool = _load_pool(request, data)
     labeled = LabeledSet.load(request.labeled_path)
+    if request.initial_training is not None and request.cycle != 0:
+        raise ValueError(f"a shared initial training is for cycle 0, not cycle {request.cycle}")
     if labeled.cycle != request.cycle:
         raise ValueError(
             f"{request.labeled_path}: labeled set is for cycle {labeled.cycle}, not {request.cycle}"

@@ -122,6 +122,7 @@ def metrics_record(
             "wall_time_s": {name: round(value, 3) for name, value in timings.items()},
             "train_images_per_s": round(result.images_per_s, 1),
             "peak_memory": peak_memory_mb(inputs.device),
+            "trained_in": str(getattr(request, "initial_training", None) or "this job"),
             **run_environment(),
         },
     }

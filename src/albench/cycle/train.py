@@ -58,11 +58,10 @@ class Trained:
     requirements: Requirements = field(default_factory=Requirements)
 
 
-def train_models(inputs: CycleInputs, requirements: Requirements, desc: str) -> Trained:
-    """Build, (warm-)start and train the backbone and the objectives for ``requirements``."""
+def build_models(inputs: CycleInputs, requirements: Requirements):
+    """The freshly initialised backbone and objectives (seeded by the ``model`` stream)."""
     request, settings = inputs.request, inputs.settings
-    seed, cycle = inputs.seed, inputs.cycle
-    torch.manual_seed(derive_seed(seed, "model", cycle))
+    torch.manual_seed(derive_seed(inputs.seed, "model", inputs.cycle))
     height, _, channels = inputs.data.train_images.shape[1:]
     model = build_model(settings.model, channels, inputs.num_classes, height)
     objectives = [
@@ -74,6 +73,14 @@ def train_models(inputs: CycleInputs, requirements: Requirements, desc: str) -> 
         )
         for name in requirements.objectives
     ]
+    return model, objectives
+
+
+def train_models(inputs: CycleInputs, requirements: Requirements, desc: str) -> Trained:
+    """Build, (warm-)start and train the backbone and the objectives for ``requirements``."""
+    request, settings = inputs.request, inputs.settings
+    seed, cycle = inputs.seed, inputs.cycle
+    model, objectives = build_models(inputs, requirements)
     if settings.warm_start and cycle > 0:
         checkpoint = getattr(request, "checkpoint_path", None)
         if checkpoint is None:
