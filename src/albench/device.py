@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -78,6 +79,25 @@ def default_deterministic(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
+def _use_deterministic_algorithms(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode, warn_only=True)`` without its import cost.
+
+    The public function also sets ``torch._inductor.config.deterministic``, and
+    importing that module costs ~1.4 s per process; albench never compiles with
+    inductor, so the eager-mode switch alone is set (and the inductor flag too, if
+    something already imported it). Falls back to the public call on a PyTorch
+    without the private entry point.
+    """
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:
+        torch.use_deterministic_algorithms(mode, warn_only=True)
+        return
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.deterministic = mode
+    setter(mode, warn_only=True)
+
+
 def configure_determinism(deterministic: bool, seed: int) -> dict[str, object]:
     """Set torch's global determinism flags and seed every global generator.
 
@@ -104,7 +124,7 @@ def configure_determinism(deterministic: bool, seed: int) -> dict[str, object]:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    _use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
     torch.utils.deterministic.fill_uninitialized_memory = False

@@ -38,15 +38,31 @@ def code_version() -> str:
     return f"{__version__}+git{sha}{'-dirty' if dirty else ''}"
 
 
+def _torchvision_version() -> str:
+    """torchvision's ``__version__`` (with its local build tag, e.g. ``+cu130``), read from
+    its ``version.py``: importing torchvision costs ~2 s (it loads ``torch._inductor``)."""
+    import importlib.metadata
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("torchvision")
+    if spec is not None and spec.origin:
+        version_file = Path(spec.origin).parent / "version.py"
+        if version_file.exists():
+            found = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", version_file.read_text(), re.M)
+            if found:
+                return found.group(1)
+    return importlib.metadata.version("torchvision")
+
+
 def library_versions() -> dict[str, str]:
     import numpy
     import torch
-    import torchvision
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": _torchvision_version(),
         "numpy": numpy.__version__,
         "cuda": str(torch.version.cuda),
         "cudnn": str(torch.backends.cudnn.version()),

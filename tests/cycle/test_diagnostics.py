@@ -95,3 +95,12 @@ def test_diagnostics_track_the_actual_td_only_for_tidal() -> None:
     assert run_needs(tidal, diagnostics=True) == tidal.needs | both_views
     assert run_needs(tidal, diagnostics=False) == tidal.needs
     assert run_needs(entropy, diagnostics=True) == entropy.needs
+
+
+def test_auroc_is_the_exact_mann_whitney_ratio_with_ties() -> None:
+    from albench.cycle.diagnostics import average_ranks
+
+    assert average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+    # tail scores {3, 2}, head {3, 1}: pairs (3>1), (3=3: ½), (2>1), (2<3) → 2.5 of 4
+    result = tail_auroc(np.array([3.0, 1.0, 3.0, 2.0]), np.array([True, False, False, True]))
+    assert result.auroc == 0.625

@@ -99,3 +99,21 @@ def test_configure_determinism_sets_and_reports_flags() -> None:
         configure_determinism(True, 0)
     with pytest.raises(ValueError, match="seed must be a non-negative integer, got -1"):
         configure_determinism(True, -1)
+
+
+def test_determinism_switch_skips_the_inductor_import() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from albench.device import configure_determinism\n"
+        "flags = configure_determinism(True, 0)\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert flags['use_deterministic_algorithms'] is True\n"
+        "print('torch._inductor.config' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
