@@ -36,6 +36,17 @@ TEST_CLUSTER = [
     "--set-resources",
     "run_cycle:gpu=0",
     "run_reference:gpu=0",
+    "train_initial:gpu=0",
+    # this cluster's node has 2 CPUs; the profile asks 4 per training job
+    "--set-threads",
+    "run_cycle=1",
+    "train_initial=1",
+    "run_reference=1",
+    # CPU-sized cycles: one submission per sampler chain (the profile's documented option)
+    "--groups",
+    "run_cycle=chain",
+    "--group-components",
+    "chain=1",
 ]
 
 
@@ -49,7 +60,12 @@ def test_smoke_workflow_through_slurm_matches_a_local_run(finished_run, tmp_path
 
     metrics = sorted((work / "results" / "smoke").rglob("metrics.json"))
     assert len(metrics) == 2 * 2 * 2 + 2
-    job_ids = [json.loads(path.read_text())["run"]["slurm_job_id"] for path in metrics]
-    assert all(job_id and job_id.isdigit() for job_id in job_ids), job_ids
-    assert len(set(job_ids)) == len(job_ids)  # one SLURM job per cycle
+    runs = {path: json.loads(path.read_text())["run"]["slurm_job_id"] for path in metrics}
+    assert all(job_id and job_id.isdigit() for job_id in runs.values()), runs
+    cycles = {path: job for path, job in runs.items() if "/cycle" in str(path)}
+    # Grouped: both cycles of a sampler chain ran in one submission, chains in their own.
+    assert len(set(cycles.values())) == len(cycles) // 2
+    for path, job in cycles.items():
+        if path.parent.name == "cycle1":
+            assert job == cycles[path.parent.parent / "cycle0" / "metrics.json"]
     assert assert_same_results(finished_run, work) == len(metrics)

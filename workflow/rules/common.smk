@@ -137,6 +137,45 @@ def get_pool_hash(wildcards):
     )
 
 
+def _setting_plan(dataset, ir):
+    return next(p for p in PLANS if p.dataset == dataset and p.imbalance_ratio == float(ir))
+
+
+def _image_shape(dataset):
+    from albench.data import get_dataset_spec
+    from albench.io import read_json
+
+    meta = Path(CACHE) / dataset / "meta.json"
+    if meta.exists():
+        return tuple(read_json(meta)["splits"]["train"]["image_shape"])
+    return get_dataset_spec(dataset, ALBENCH_CONFIG.custom_datasets).image_shape
+
+
+def job_estimate(wildcards):
+    """This job's runtime and memory (albench.estimate), from the preset's sizes."""
+    from albench.estimate import job_estimate as estimate
+
+    settings = ALBENCH_CONFIG.datasets[wildcards.dataset]
+    sizes = _setting_plan(wildcards.dataset, wildcards.ir)
+    if "sampler" not in wildcards.keys() and "signature" not in wildcards.keys():  # reference
+        labeled, scored, train = sizes.pool_size or 50_000, 0, settings.reference
+    else:
+        cycle = int(wildcards.get("cycle", 0))
+        initial, budget = sizes.initial or 1_000, sizes.budget or 1_000
+        labeled, scored, train = initial + cycle * budget, settings.subset, settings.train
+    return estimate(settings, train, labeled, scored, _image_shape(wildcards.dataset))
+
+
+def get_runtime(wildcards, attempt):
+    """Minutes of SLURM --time: the estimate, times the attempt number on a retry."""
+    return job_estimate(wildcards).runtime_min * attempt
+
+
+def get_mem_mb(wildcards, attempt):
+    """MB of SLURM --mem: the estimate, times the attempt number on a retry."""
+    return job_estimate(wildcards).mem_mb * attempt
+
+
 def get_final_output():
     """The aggregate tables, the report, and every run they summarise.
 
@@ -158,3 +197,10 @@ CYCLE_METRICS = [str(key.dir(RESULTS) / "metrics.json") for key in cycle_runs(AL
 REFERENCE_METRICS = [
     str(key.dir(RESULTS) / "metrics.json") for key in reference_runs(ALBENCH_CONFIG)
 ]
+
+
+# Seconds of work that a cluster submission would only delay: run where Snakemake runs.
+localrules:
+    build_pool,
+    aggregate_cycles,
+    make_report,

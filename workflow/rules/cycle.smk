@@ -20,8 +20,8 @@ rule train_initial:
         "../envs/albench.yaml"
     threads: 1
     resources:
-        mem_mb=6000,
-        runtime=120,
+        mem_mb=get_mem_mb,
+        runtime=get_runtime,
         gpu=1,
     params:
         cli=ALBENCH,
@@ -46,6 +46,7 @@ rule run_cycle:
         metrics=ensure(f"{RESULTS}/{layout.CYCLE}/metrics.json", non_empty=True),
         labeled=f"{RESULTS}/{layout.CYCLE}/labeled_next.json",
         selected=f"{RESULTS}/{layout.CYCLE}/selected.csv",
+        candidates=f"{RESULTS}/{layout.CYCLE}/candidates.csv",
         model=f"{RESULTS}/{layout.CYCLE}/model.safetensors",
     log:
         "logs/{experiment}/run_cycle/{dataset}_ir{ir}_seed{seed}_{sampler}_cycle{cycle}.log",
@@ -55,8 +56,8 @@ rule run_cycle:
         "../envs/albench.yaml"
     threads: 1
     resources:
-        mem_mb=6000,
-        runtime=120,
+        mem_mb=get_mem_mb,
+        runtime=get_runtime,
         gpu=1,
     params:
         cli=ALBENCH,
@@ -88,8 +89,8 @@ rule run_reference:
         "../envs/albench.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=get_mem_mb,
+        runtime=get_runtime,
         gpu=1,
     params:
         cli=ALBENCH,

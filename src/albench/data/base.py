@@ -147,6 +147,9 @@ class DatasetSpec:
         train_class_counts: published per-class sizes of the train split, so
             budgets can be checked against pool sizes before any data is
             prepared; None when unknown until preparation (image folders).
+        image_shape: (H, W, C) of the cached images, for the resource estimates
+            made before preparation (``albench.estimate``); None when it depends
+            on the options (image folders).
     """
 
     name: str
@@ -156,3 +159,4 @@ class DatasetSpec:
     crop_padding: int = 4
     options: Mapping[str, Any] = field(default_factory=dict)
     train_class_counts: tuple[int, ...] | None = None
+    image_shape: tuple[int, int, int] | None = None

@@ -53,6 +53,7 @@ def get_dataset_spec(
             hflip=bool(entry.pop("hflip", base.hflip)),
             crop_padding=int(entry.pop("crop_padding", base.crop_padding)),
             options={**base.options, **entry},
+            image_shape=_folder_shape({**base.options, **entry}),
         )
     if name not in _REGISTRY:
         valid = sorted({*_REGISTRY, *custom})
@@ -63,3 +64,12 @@ def get_dataset_spec(
 def _load_builtin_sources() -> None:
     # Imported for their registration side effect.
     from albench.data import sources  # noqa: F401
+
+
+def _folder_shape(entry: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """The cached image shape of an image folder, when its options fix it."""
+    size = entry.get("image_size")
+    if not isinstance(size, int):
+        return None
+    channels = entry.get("channels", 3)
+    return (size, size, channels) if channels in (1, 3) else None

@@ -265,6 +265,7 @@ def prepare_cifar100(context: PrepareContext, opts: SourceOptions) -> None:
 register_dataset(
     DatasetSpec(
         name="cifar10",
+        image_shape=(32, 32, 3),
         train_class_counts=(5_000,) * 10,
         summary="CIFAR-10: 50k/10k colour 32x32 images, 10 classes "
         "(torchvision layout in $ALBENCH_DATA_DIR, or --download)",
@@ -276,6 +277,7 @@ register_dataset(
 register_dataset(
     DatasetSpec(
         name="cifar100",
+        image_shape=(32, 32, 3),
         train_class_counts=(500,) * 100,
         summary="CIFAR-100: 50k/10k colour 32x32 images, 100 fine classes "
         "(torchvision layout in $ALBENCH_DATA_DIR, or --download)",

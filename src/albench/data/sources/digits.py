@@ -43,6 +43,7 @@ def prepare(context: PrepareContext, opts: SourceOptions) -> None:
 register_dataset(
     DatasetSpec(
         name="digits",
+        image_shape=(8, 8, 1),
         train_class_counts=(124, 127, 124, 128, 127, 127, 127, 125, 122, 126),
         summary="Digits: scikit-learn's bundled 8x8 handwritten digits, 1,257/540 split, "
         "10 classes (offline; for tests and smoke runs)",

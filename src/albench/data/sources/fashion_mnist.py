@@ -127,6 +127,7 @@ def prepare(context: PrepareContext, opts: SourceOptions) -> None:
 register_dataset(
     DatasetSpec(
         name="fashion_mnist",
+        image_shape=(28, 28, 1),
         train_class_counts=(6_000,) * 10,
         summary="FashionMNIST: 60k/10k grayscale 28x28 clothing images, 10 classes "
         "(Debian package, $ALBENCH_DATA_DIR or torchvision download)",

@@ -324,6 +324,7 @@ def prepare(context: PrepareContext, opts: SourceOptions) -> None:
 register_dataset(
     DatasetSpec(
         name=NAME,
+        image_shape=(DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE, 3),
         summary="iNaturalist 2018: 437k train / 24k val (as test) species photos, 8,142 classes, "
         "resized to 64x64 (torchvision layout + annotation JSONs, or --download: ~120 GB)",
         prepare=prepare,

@@ -122,6 +122,7 @@ def prepare(context: PrepareContext, opts: SourceOptions) -> None:
 register_dataset(
     DatasetSpec(
         name="svhn",
+        image_shape=(32, 32, 3),
         train_class_counts=(4_948, 13_861, 10_585, 8_497, 7_458, 6_882, 5_727, 5_595, 5_045, 4_659),
         summary="SVHN: 73k/26k colour 32x32 house-number digits, 10 classes, no flips "
         "(torchvision layout in $ALBENCH_DATA_DIR, or --download)",

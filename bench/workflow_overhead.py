@@ -1,0 +1,149 @@
+"""Where a workflow run's time goes: job wall time vs in-process compute, and the DAG's cost.
+
+For every training job of a finished run (``run_cycle``, ``train_initial``,
+``run_reference``) it reads Snakemake's benchmark file (the job's wall time as a
+process, ``benchmarks/<experiment>/<rule>/*.tsv``) and the job's own record
+(``metrics.json`` or ``training.json``: seconds spent training, evaluating,
+scoring and selecting) and prints:
+
+- the sum of job wall times and the sum of in-process compute;
+- the overhead (wall − compute: interpreter and library start-up, loading and
+  checking inputs, writing outputs) as a share of all job time, and per job: the
+  median overhead against the median job's wall time (the target is ≤ 15 %);
+- the DAG's parse time: a dry-run of the config against a bare ``snakemake
+  --version``, each the median of ``--repeats`` runs.
+
+Usage (from the repository root, after ``make run`` or any ``snakemake`` run):
+
+    python bench/workflow_overhead.py --config config/config.yaml
+    python bench/workflow_overhead.py --config config/smoke.yaml --run   # runs it first, in a copy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+RULES = ("run_cycle", "train_initial", "run_reference")
+
+
+def compute_seconds(record: dict) -> float:
+    """In-process compute of a job: training plus evaluation, scoring and selection."""
+    times = record.get("run", {}).get("wall_time_s") or {}
+    if "train" not in times:  # training.json of a shared cycle-0 training
+        return float(record["result"]["wall_time_s"])
+    if record.get("run", {}).get("trained_in", "this job") != "this job":
+        times = {**times, "train": 0.0}  # loaded, not trained, in this job
+    return sum(float(times.get(key, 0.0)) for key in ("train", "evaluate", "score", "select"))
+
+
+def job_rows(workdir: Path, experiment: str) -> list[dict]:
+    rows = []
+    for rule in RULES:
+        for tsv in sorted((workdir / "benchmarks" / experiment / rule).glob("*.tsv")):
+            wall = float(tsv.read_text().splitlines()[1].split("\t")[0])
+            record = _record(workdir, experiment, rule, tsv.stem)
+            if record is not None:
+                rows.append(
+                    {
+                        "rule": rule,
+                        "job": tsv.stem,
+                        "wall": wall,
+                        "compute": compute_seconds(record),
+                    }
+                )
+    return rows
+
+
+def _record(workdir: Path, experiment: str, rule: str, stem: str) -> dict | None:
+    # Benchmark names: <dataset>_ir<IR>_seed<S>[_<sampler>_cycle<K> | _<signature>]
+    head, _, rest = stem.partition("_ir")
+    ratio, _, rest = rest.partition("_seed")
+    seed, _, tail = rest.partition("_")
+    setting = workdir / "results" / experiment / head / f"ir{ratio}" / f"seed{seed}"
+    if rule == "run_reference":
+        path = setting / "full" / "metrics.json"
+    elif rule == "train_initial":
+        path = setting / "initial_training" / tail / "training.json"
+    else:
+        sampler, _, cycle = tail.rpartition("_cycle")
+        path = setting / sampler / f"cycle{cycle}" / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def timed(command: list[str], cwd: Path, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
+    parser.add_argument("--workdir", type=Path, default=REPO, help="where the run lives")
+    parser.add_argument("--run", action="store_true", help="run the workflow first, in a copy")
+    parser.add_argument("--cores", default="2")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the parse timing")
+    args = parser.parse_args()
+    experiment = yaml.safe_load(args.config.read_text())["experiment"]
+    workdir = args.workdir
+    if args.run:
+        workdir = Path(tempfile.mkdtemp(prefix="albench-overhead-"))
+        shutil.copy2(REPO / "Snakefile", workdir)
+        for folder in ("workflow", "config"):
+            shutil.copytree(REPO / folder, workdir / folder)
+        print(f"running {args.config} in {workdir} ...", flush=True)
+        subprocess.run(
+            [*SNAKEMAKE, "--cores", args.cores, "--configfile", str(args.config.resolve())],
+            cwd=workdir,
+            check=True,
+        )
+
+    rows = job_rows(workdir, experiment)
+    if not rows:
+        print(f"no finished training jobs of {experiment!r} under {workdir}", file=sys.stderr)
+        return 1
+    wall = sum(r["wall"] for r in rows)
+    compute = sum(r["compute"] for r in rows)
+    overheads = [r["wall"] - r["compute"] for r in rows]
+    median_wall = statistics.median(r["wall"] for r in rows)
+    counts = ", ".join(f"{rule} {sum(r['rule'] == rule for r in rows)}" for rule in RULES)
+    print(f"{len(rows)} training jobs ({counts})")
+    print(f"  sum of job wall times        {wall:9.1f} s")
+    print(f"  sum of in-process compute    {compute:9.1f} s")
+    print(
+        f"  overhead (wall - compute)    {wall - compute:9.1f} s  = {100 * (wall - compute) / wall:.1f} % of job time"
+    )
+    print(f"  median job wall time         {median_wall:9.2f} s")
+    print(
+        f"  median per-job overhead      {statistics.median(overheads):9.2f} s  = "
+        f"{100 * statistics.median(overheads) / median_wall:.1f} % of the median job (target <= 15 %)"
+    )
+
+    version = timed([*SNAKEMAKE, "--version"], workdir, args.repeats)
+    dry = timed(
+        [*SNAKEMAKE, "-n", "--configfile", str(args.config.resolve())], workdir, args.repeats
+    )
+    print(
+        f"  DAG parse: snakemake -n {dry:.2f} s vs snakemake --version {version:.2f} s "
+        f"= {dry / version:.2f}x (median of {args.repeats})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
