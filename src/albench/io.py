@@ -92,8 +92,15 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file; a truncated or garbled one is a ``ValueError`` naming the file."""
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            return json.load(handle)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(
+                f"{path}: not valid JSON ({exc}); the file is damaged or truncated: "
+                "delete it and rerun the step that writes it"
+            ) from None
 
 
 def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:

@@ -21,6 +21,7 @@ initial set from the separate ``initial`` stream (Ji et al., 2023).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -98,11 +99,19 @@ class Pool:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Pool:
-        if data.get("format") != POOL_FORMAT:
-            raise ValueError(f"unsupported pool file format {data.get('format')!r}")
+        if not isinstance(data, dict) or data.get("format") != POOL_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a pool file (format {found!r}, expected {POOL_FORMAT})")
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = sorted(names - set(data) - {"data_hash"})
+        unknown = sorted(set(data) - names - {"format"})
+        if missing or unknown:
+            raise ValueError(f"pool file with missing key(s) {missing} / unknown key(s) {unknown}")
         fields = {k: v for k, v in data.items() if k != "format"}
-        fields["reserved"] = np.asarray(fields["reserved"], dtype=np.int64)
-        fields["indices"] = np.asarray(fields["indices"], dtype=np.int64)
+        fields["reserved"] = _index_array(fields["reserved"], "reserved")
+        fields["indices"] = _index_array(fields["indices"], "indices")
+        if not set(fields["reserved"].tolist()) <= set(fields["indices"].tolist()):
+            raise ValueError("pool file: reserved seeds that are not in the pool's indices")
         return cls(**fields)
 
     def save(self, path: str | Path) -> None:
@@ -110,7 +119,7 @@ class Pool:
 
     @classmethod
     def load(cls, path: str | Path) -> Pool:
-        return cls.from_json(read_json(path))
+        return _load(cls, path, "pool file (albench pool build)")
 
 
 def pool_class_sizes(
@@ -257,13 +266,20 @@ class LabeledSet:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LabeledSet:
-        indices = np.asarray(data["indices"], dtype=np.int64)
-        if len(np.unique(indices)) != len(indices):
-            raise ValueError("labeled set contains duplicate indices")
+        required = ("indices", "cycle", "seed", "origin")
+        if not isinstance(data, dict) or any(key not in data for key in required):
+            found = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a labeled-set file: expected keys {list(required)}, got {found}")
+        try:
+            cycle, seed = int(data["cycle"]), int(data["seed"])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"cycle and seed must be integers, got {data['cycle']!r}, {data['seed']!r}"
+            ) from None
         return cls(
-            indices=indices,
-            cycle=int(data["cycle"]),
-            seed=int(data["seed"]),
+            indices=_index_array(data["indices"], "indices"),
+            cycle=cycle,
+            seed=seed,
             origin=dict(data["origin"]),
         )
 
@@ -272,7 +288,29 @@ class LabeledSet:
 
     @classmethod
     def load(cls, path: str | Path) -> LabeledSet:
-        return cls.from_json(read_json(path))
+        return _load(cls, path, "labeled-set file (initial.json or labeled_next.json)")
+
+
+def _index_array(values: Any, key: str) -> np.ndarray:
+    """Train-split indices: a list of distinct non-negative integers."""
+    array = np.asarray(values)
+    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{key} must be a list of integers, got {str(values)[:60]}")
+    array = array.astype(np.int64)
+    if array.size and array.min() < 0:
+        raise ValueError(f"{key} holds negative index {int(array.min())}; indices are >= 0")
+    if len(np.unique(array)) != len(array):
+        duplicated = int(len(array) - len(np.unique(array)))
+        raise ValueError(f"{key} holds {duplicated} duplicated index(es); each sample appears once")
+    return array
+
+
+def _load(cls, path: str | Path, what: str):
+    data = read_json(path)
+    try:
+        return cls.from_json(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc} (expected a {what})") from None
 
 
 def initial_labeled_set(

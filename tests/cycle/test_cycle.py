@@ -184,14 +184,40 @@ def test_warm_start_needs_and_loads_the_previous_checkpoint(setup, tmp_path):
 def test_safetensors_round_trip(tmp_path):
     torch.manual_seed(0)
     model = build_model("small_cnn", 1, 10, 8)
-    (tmp_path / "m.safetensors").write_bytes(save_checkpoint_bytes(model, [], {"cycle": "3"}))
+    metadata = {"format": "albench-checkpoint-1", "cycle": "3", "dataset": "digits"}
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(save_checkpoint_bytes(model, [], metadata))
     torch.manual_seed(1)
     other = build_model("small_cnn", 1, 10, 8)
-    meta = load_checkpoint(tmp_path / "m.safetensors", other)
+    meta = load_checkpoint(path, other, expected={"cycle": "3", "dataset": "digits"})
     assert meta["cycle"] == "3"
     for key, value in model.state_dict().items():
         assert torch.equal(value, other.state_dict()[key]), key
-    assert b"pickle" not in (tmp_path / "m.safetensors").read_bytes()[:8]
+    assert b"pickle" not in path.read_bytes()[:8]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("truncate", "not a readable albench checkpoint"),
+        ("garbage", "not a readable albench checkpoint"),
+        ("other_dataset", "checkpoint dataset is 'digits', expected 'cifar10'"),
+        ("other_model", "the checkpoint's tensors do not fit this model"),
+    ],
+)
+def test_bad_checkpoints_are_named_errors(tmp_path, damage, message):
+    torch.manual_seed(0)
+    metadata = {"format": "albench-checkpoint-1", "dataset": "digits"}
+    good = save_checkpoint_bytes(build_model("small_cnn", 1, 10, 8), [], metadata)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(
+        {"truncate": good[: len(good) // 2], "garbage": b"not a checkpoint"}.get(damage, good)
+    )
+    expected = {"dataset": "cifar10" if damage == "other_dataset" else "digits"}
+    target = build_model("resnet18" if damage == "other_model" else "small_cnn", 1, 10, 8)
+    with pytest.raises(ValueError, match=message) as info:
+        load_checkpoint(path, target, expected=expected)
+    assert str(path) in str(info.value)
 
 
 def test_crash_while_writing_leaves_no_completion_marker(setup, tmp_path, monkeypatch):

@@ -104,3 +104,23 @@ def test_auroc_is_the_exact_mann_whitney_ratio_with_ties() -> None:
     # tail scores {3, 2}, head {3, 1}: pairs (3>1), (3=3: ½), (2>1), (2<3) → 2.5 of 4
     result = tail_auroc(np.array([3.0, 1.0, 3.0, 2.0]), np.array([True, False, False, True]))
     assert result.auroc == 0.625
+
+
+def test_candidate_csv_columns_are_written_as_pandas_writes_them() -> None:
+    import io
+
+    import pandas as pd
+
+    from albench.cycle.diagnostics import _csv_column
+
+    rng = np.random.default_rng(0)
+    columns = {
+        "index": rng.integers(0, 60_000, 40),
+        "correct": rng.random(40) > 0.5,
+        "score": np.r_[np.nan, -0.0, 1e-300, np.inf, rng.normal(size=36) * 1e-7],
+    }
+    expected = io.StringIO()
+    pd.DataFrame(columns).to_csv(expected, index=False, lineterminator="\n", float_format="%.9g")
+    rows = zip(*(_csv_column(v) for v in columns.values()), strict=True)
+    ours = ",".join(columns) + "\n" + "\n".join(",".join(row) for row in rows) + "\n"
+    assert ours == expected.getvalue()

@@ -127,9 +127,7 @@ def query_batch(inputs: CycleInputs, trained: Trained) -> Query:
     labels = inputs.labels[inputs.candidates]
     epochs = max((tracker.num_records for tracker in trained.trackers.values()), default=0)
     diagnostics = cycle_diagnostics(ctx, selection, inputs.pool, sampler.name, labels, epochs)
-    table = None
-    if inputs.cycle == 0 and inputs.settings.diagnostics:
-        table = candidates_csv(ctx, selection, inputs.pool, sampler.name, labels)
+    table = candidates_csv(ctx, selection, inputs.pool, sampler.name, labels)
     selected = inputs.candidates[selection.positions]
     timings = {"score": t1 - t0, "select": t2 - t1}
     return Query(selected, selection.scores, diagnostics, table, timings)

@@ -33,15 +33,46 @@ def save_checkpoint_bytes(
 
 
 def load_checkpoint(
-    path: Path, model: nn.Module, objectives: Sequence[nn.Module] = ()
+    path: Path,
+    model: nn.Module,
+    objectives: Sequence[nn.Module] = (),
+    expected: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Load weights saved by :func:`save_checkpoint_bytes` into ``model`` (and the objective)."""
-    with safe_open(str(path), framework="pt") as handle:  # one read: tensors and metadata
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        metadata = json.loads((handle.metadata() or {}).get("albench", "{}"))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    """Load weights saved by :func:`save_checkpoint_bytes` into ``model`` (and the objective).
+
+    ``expected`` metadata (e.g. ``{"dataset": ..., "model": ..., "cycle": ...}``) is
+    compared with the checkpoint's before anything is loaded. Every problem (not a
+    checkpoint, truncated, another dataset or model, tensors that do not fit) is a
+    ``ValueError`` naming the file.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:  # one read: tensors and metadata
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+            metadata = json.loads((handle.metadata() or {}).get("albench", "{}"))
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise ValueError(
+            f"{path}: not a readable albench checkpoint ({type(exc).__name__}: {exc}); "
+            "delete it and rerun the cycle that wrote it"
+        ) from None
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path}: checkpoint format {metadata.get('format')!r}, expected {FORMAT}")
+    for key, value in (expected or {}).items():
+        if metadata.get(key) != value:
+            raise ValueError(
+                f"{path}: checkpoint {key} is {metadata.get(key)!r}, expected {value!r}; "
+                "is this the right run's model.safetensors?"
+            )
     aux_state = {k[4:]: v for k, v in tensors.items() if k.startswith("aux.")}
-    for objective in objectives:
-        if aux_state:
-            objective.load_state_dict(aux_state)
+    try:
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        for objective in objectives:
+            if aux_state:
+                objective.load_state_dict(aux_state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValueError(
+            f"{path}: the checkpoint's tensors do not fit this model ({first})"
+        ) from None
     return metadata

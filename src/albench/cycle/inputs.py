@@ -222,6 +222,12 @@ def _load_pool(request: CycleRequest | ReferenceRequest, data: PreparedDataset) 
             raise ValueError(
                 f"{request.pool_path}: pool {key} is {getattr(pool, key)!r}, expected {value!r}"
             )
+    size = len(data.train_labels)
+    if pool.size and int(pool.indices.max()) >= size:
+        raise ValueError(
+            f"{request.pool_path}: pool index {int(pool.indices.max())} is outside "
+            f"the {size} training images of {request.dataset}"
+        )
     return pool
 
 

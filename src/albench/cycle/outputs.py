@@ -7,7 +7,8 @@ written):
 - ``model.safetensors``: backbone (and auxiliary objective) weights;
 - ``selected.csv``: the queried samples in pick order with their scores;
 - ``labeled_next.json``: the labeled set of the next cycle;
-- ``candidates.csv``: per-candidate scores (cycle 0, with diagnostics on);
+- ``candidates.csv``: one row per scored candidate with every diagnostic score
+  (header only in the last cycle);
 - ``metrics.json``: accuracy, balanced and per-class accuracy, labeled-set
   histogram, diagnostics, provenance (config/data hash, code and library
   versions, device, determinism flags, seeds) and, under ``run``, what varies
@@ -34,6 +35,8 @@ from albench.pools import LabeledSet
 from albench.provenance import code_version, library_versions, peak_memory_mb, run_environment
 from albench.seeding import derive_seed
 
+EMPTY_CANDIDATES = "index,label,predicted,correct,is_tail,selected\n"
+
 
 @dataclass(frozen=True)
 class Query:
@@ -42,7 +45,7 @@ class Query:
     selected: np.ndarray  # (b,) pool indices in pick order
     scores: np.ndarray  # (b,) the score of each pick when it was picked
     diagnostics: dict[str, Any]
-    candidate_table: str | None = None  # candidates.csv text (cycle 0)
+    candidate_table: str | None = None  # candidates.csv text
     timings: dict[str, float] = field(default_factory=lambda: {"score": 0.0, "select": 0.0})
 
     @classmethod
@@ -139,10 +142,15 @@ def selected_csv(query: Query, labels: np.ndarray) -> str:
 
 
 def begin_outputs(out_dir: Path) -> Path:
-    """Create the output folder and remove a stale completion marker before anything else."""
+    """Prepare the output folder before anything else: remove the completion marker of an
+    earlier run (so a killed rerun never leaves old metrics beside new files) and the
+    temporary files a killed writer left behind."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").unlink(missing_ok=True)  # a stale marker never survives a rerun
+    for leftover in out.glob(".*.tmp-*"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
     return out
 
 
@@ -171,6 +179,5 @@ def write_run(
     if key.sampler is not None:
         write_text(out / "selected.csv", selected_csv(query, inputs.labels))
         next_labeled_set(inputs, query, key.sampler).save(out / "labeled_next.json")
-        if query.candidate_table is not None:
-            write_text(out / "candidates.csv", query.candidate_table)
+        write_text(out / "candidates.csv", query.candidate_table or EMPTY_CANDIDATES)
     write_json(out / "metrics.json", metrics)

@@ -31,6 +31,7 @@ from albench.cycle.inputs import CycleInputs
 from albench.cycle.train import Requirements, Trained, build_models
 from albench.device import configure_determinism, default_deterministic
 from albench.io import read_json, write_bytes, write_json
+from albench.plan import training_signature
 from albench.seeding import derive_seed
 from albench.training import TrainResult
 
@@ -50,11 +51,19 @@ def write_initial(out: Path, inputs: CycleInputs, trained: Trained, signature: s
     """Write the shared training's files (``training.json`` last: it marks completion)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "training.json").unlink(missing_ok=True)
-    metadata = {"format": FORMAT, "model": inputs.settings.model, "dataset": inputs.request.dataset,
-                "training": signature, "cycle": "0", "seed": str(inputs.seed),
-                "num_classes": str(inputs.num_classes)}  # fmt: skip
-    write_bytes(out / "model.safetensors",
-                save_checkpoint_bytes(trained.model, trained.objectives, metadata))  # fmt: skip
+    metadata = {
+        "format": FORMAT,
+        "model": inputs.settings.model,
+        "dataset": inputs.request.dataset,
+        "training": signature,
+        "cycle": "0",
+        "seed": str(inputs.seed),
+        "num_classes": str(inputs.num_classes),
+    }
+    write_bytes(
+        out / "model.safetensors",
+        save_checkpoint_bytes(trained.model, trained.objectives, metadata),
+    )
     tensors, records = {}, {}
     for view, tracker in trained.trackers.items():
         tensors[f"{view}.labels"] = tracker.labels.detach().cpu().contiguous()
@@ -70,7 +79,15 @@ def write_initial(out: Path, inputs: CycleInputs, trained: Trained, signature: s
 def load_initial(folder: Path, inputs: CycleInputs, requirements: Requirements) -> Trained:
     """The shared cycle-0 models and tracks, as if this cycle had trained them itself."""
     model, objectives = build_models(inputs, requirements)
-    load_checkpoint(folder / "model.safetensors", model, objectives)
+    expected = {
+        "dataset": inputs.request.dataset,
+        "model": inputs.settings.model,
+        "training": training_signature(inputs.sampler),
+        "seed": str(inputs.seed),
+        "cycle": "0",
+        "num_classes": str(inputs.num_classes),
+    }
+    load_checkpoint(folder / "model.safetensors", model, objectives, expected)
     model.to(inputs.device)
     for objective in objectives:
         objective.to(inputs.device)
@@ -87,7 +104,8 @@ def load_initial(folder: Path, inputs: CycleInputs, requirements: Requirements) 
                 raise ValueError(f"{folder}: the shared training did not track the {view!r} view")
             trackers[view] = RecordedTracks(
                 handle.get_tensor(f"{view}.labels").to(inputs.device),
-                handle.get_tensor(f"{view}.mean_probs").to(inputs.device), records[view],
-            )  # fmt: skip
+                handle.get_tensor(f"{view}.mean_probs").to(inputs.device),
+                records[view],
+            )
     result = TrainResult(**read_json(folder / "training.json")["result"], recorder=None)
     return Trained(model, objectives, trackers, result, requirements)

@@ -85,7 +85,15 @@ def train_models(inputs: CycleInputs, requirements: Requirements, desc: str) -> 
         checkpoint = getattr(request, "checkpoint_path", None)
         if checkpoint is None:
             raise ValueError("warm_start is on: cycle > 0 needs --checkpoint of the previous cycle")
-        load_checkpoint(checkpoint, model, objectives)
+        expected = {
+            "dataset": request.dataset,
+            "model": settings.model,
+            "sampler": request.sampler,
+            "seed": str(seed),
+            "cycle": str(cycle - 1),
+            "num_classes": str(inputs.num_classes),
+        }
+        load_checkpoint(checkpoint, model, objectives, expected)
     trackers = (
         {
             view: CandidateTracker(
