@@ -20,7 +20,7 @@ setup: $(STAMP)
 data: setup
 	@bash scripts/ensure-fashion-mnist.sh $(BIN)/albench
 
-# The default benchmark end to end (local profile: workflow/profiles/default).
+# The default benchmark end to end (local profile: profiles/default).
 run: data
 	$(BIN)/albench pool summary --config $(CONFIG) --seed 0
 	$(BIN)/snakemake --cores all --configfile $(CONFIG)

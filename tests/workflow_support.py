@@ -19,10 +19,10 @@ SMOKE = ["--configfile", MINI_CONFIG]
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Snakefile, workflow/ and config/ in ``dest`` (albench itself is installed in the venv)."""
+    """Snakefile, workflow/, profiles/ and config/ in ``dest`` (albench is installed in the venv)."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
-    for folder in ("workflow", "config"):
+    for folder in ("workflow", "config", "profiles"):
         shutil.copytree(REPO / folder, dest / folder, dirs_exist_ok=True)
     write_config(dest / MINI_CONFIG, seeds=[0], samplers=["random", "tidal_entropy"])
     return dest

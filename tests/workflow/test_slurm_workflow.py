@@ -1,7 +1,7 @@
 """The smoke workflow through the SLURM profile on a real single-node cluster.
 
 Starts slurmctld/slurmd/munged (Debian slurm-wlm + munge, as root; see .ci/slurm/), runs the
-reduced smoke config with ``--workflow-profile workflow/profiles/slurm`` (partition and GPU
+reduced smoke config with ``--workflow-profile profiles/slurm`` (partition and GPU
 settings overridden for this CPU-only test cluster), and checks that every cycle ran inside a
 SLURM job and produced exactly the local run's results. The daemons are stopped by pid
 whatever happens.
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.skipif(not AVAILA
 
 TEST_CLUSTER = [
     "--workflow-profile",
-    "workflow/profiles/slurm",
+    "profiles/slurm",
     "--jobs",
     "4",
     "--slurm-init-seconds-before-status-checks",

@@ -84,8 +84,12 @@ def test_killed_run_resumes_with_identical_results(finished_run, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its running jobs, no cleanup
         proc.wait(timeout=30)
     assert len(list((work / "results").rglob("metrics.json"))) < 2 * 2 * 2 + 2  # interrupted
-    snakemake(work, "--unlock", *SMOKE)
-    snakemake(work, *SMOKE, "--cores", "2", "--rerun-incomplete")
+    assert list((work / ".snakemake" / "locks").glob("*.lock"))  # the killed run's lock
+    # The README's "after a crash": the same plain command, nothing else.
+    proc = snakemake(work, *SMOKE)
+    log = proc.stdout + proc.stderr
+    assert "Using workflow specific profile profiles/default" in log
+    assert "removed the lock of a run that was killed" in log
     assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2
 
 
@@ -97,8 +101,8 @@ def _subset_of(golden, value, where: str) -> None:
             assert key in value, f"{where}.{key} is missing"
             _subset_of(item, value[key], f"{where}.{key}")
     elif isinstance(golden, float) and ".tail_auroc." in where:
-        # Since the redesign's speed work the AUROC is the exact Mann-Whitney ratio instead of sklearn's
-        # trapezoid, which differed from it in the last bit (at most 1.1e-16 here).
+        # The AUROC is now the exact Mann-Whitney ratio instead of scikit-learn's trapezoid,
+        # which differed from it in the last bit (at most 1.1e-16 here).
         assert abs(value - golden) <= 1e-15, f"{where}: {value!r} != recorded {golden!r}"
     else:
         assert value == golden, f"{where}: {value!r} != recorded {golden!r}"

@@ -17,6 +17,11 @@ from albench.plan import (
     shared_trainings,
 )
 
+if workflow.is_main_process:  # a run killed with SIGKILL left its lock: clear it (see module)
+    from albench.workflow_lock import clear_stale_lock
+
+    clear_stale_lock(Path.cwd())
+
 validate(config, schema="../schemas/config.schema.yaml")
 ALBENCH_CONFIG = Config.from_dict(config)
 PLANS = check_config(ALBENCH_CONFIG)
