@@ -258,3 +258,30 @@ def test_claims_frame_and_markdown_state_every_comparison_and_the_rule():
     assert "level 1 − α/m (Bonferroni)" in text
     assert "- why: no long-tailed (IR > 1) setting with a tidal_entropy run" in text
     assert "| d, IR 1 | tidal_entropy − entropy | 3 | +1.33 |" in text
+
+
+def test_the_deciding_comparison_is_the_one_the_verdict_rests_on():
+    def comparison(name, values):
+        return c.Comparison(("d", 1.0), name, "entropy", "", np.array(values), list(range(5)))
+
+    spec = c.CLAIMS[0]
+    good = [5.0, 5.1, 4.9, 5.2, 4.8]
+    bad = [-3.0, -3.1, -2.9, -3.2, -2.8]
+    noisy = [1.0, -2.0, 3.0, -1.0, 2.0]
+    verdict = c.decide(
+        spec,
+        [comparison("A", good), comparison("B", bad), comparison("C", noisy)],
+        IntervalSpec(),
+        0.05,
+        0.5,
+    )
+    assert verdict.verdict == c.NOT_SUPPORTED and verdict.deciding().better == "B"
+    assert verdict.level == pytest.approx(1 - 0.05 / 3)
+    mixed = c.decide(
+        spec, [comparison("A", good), comparison("C", noisy)], IntervalSpec(), 0.05, 0.5
+    )
+    assert mixed.verdict == c.INCONCLUSIVE and mixed.deciding().better == "C"
+    alone = c.decide(spec, [comparison("A", good)], IntervalSpec(), 0.05, 0.5)
+    assert alone.verdict == c.SUPPORTED and alone.deciding().better == "A"
+    boot = c.decide(spec, [comparison("A", good)], IntervalSpec("bootstrap"), 0.05, 0.5)
+    assert boot.comparisons[0].method == "t"  # verdicts never use the percentile bootstrap

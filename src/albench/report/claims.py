@@ -162,10 +162,23 @@ class ClaimResult:
     def primary(self) -> list[Comparison]:
         return [c for c in self.comparisons if c.primary]
 
-    def weakest(self) -> Comparison | None:
-        """The primary comparison with the smallest estimate (the one the verdict hinges on)."""
-        done = [c for c in self.primary if not math.isnan(c.estimate)]
-        return min(done, key=lambda c: c.estimate) if done else None
+    def deciding(self) -> Comparison | None:
+        """The primary comparison the verdict hinges on.
+
+        Supported: the one with the lowest lower bound (closest to failing). Not
+        supported: the not-supported one with the lowest upper bound. Inconclusive:
+        the inconclusive one with the lowest lower bound (furthest from support).
+        """
+        pool = [c for c in self.primary if c.verdict == self.verdict] or self.primary
+        if not pool:
+            return None
+        if self.verdict == NOT_SUPPORTED:
+            return min(pool, key=lambda c: _or_inf(c.high))
+        return min(pool, key=lambda c: _or_inf(c.low))
+
+
+def _or_inf(value: float) -> float:
+    return math.inf if math.isnan(value) else value
 
 
 def comparison_verdict(estimate: float, low: float, high: float, margin: float) -> str:
@@ -540,12 +553,12 @@ def claims_markdown(results: list[ClaimResult], experiment: str, options) -> str
             f"{result.level:.3%} = 1 − {options.alpha:g}/{m}; margin {result.margin:g} "
             f"{spec.unit}"
         )
-        weakest = result.weakest()
-        if weakest is not None:
+        key = result.deciding()
+        if key is not None:
             lines.append(
-                f"- estimate (smallest primary comparison): {_fmt(weakest.estimate, d)} "
-                f"[{_fmt(weakest.low, d)}, {_fmt(weakest.high, d)}] {spec.unit} — {weakest.label}, "
-                f"{setting_label(*weakest.setting)}, n = {len(weakest.seeds)} seeds"
+                f"- estimate (the comparison the verdict hinges on): {_fmt(key.estimate, d)} "
+                f"[{_fmt(key.low, d)}, {_fmt(key.high, d)}] {spec.unit} — {key.label}, "
+                f"{setting_label(*key.setting)}, n = {len(key.seeds)} seeds"
             )
         lines += ["- scale:"] + [f"  - {line}" for line in result.scale]
         lines += [

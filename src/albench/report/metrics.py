@@ -53,6 +53,8 @@ def ok_rows(cycles: pd.DataFrame) -> pd.DataFrame:
 
 
 ROLES = ("method", "control", "reference")
+
+
 def sampler_roles(
     cycles: pd.DataFrame, fallback=None
 ) -> tuple[dict[str, str], dict[str, str | None], list[Note]]:

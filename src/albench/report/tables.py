@@ -753,7 +753,7 @@ def ranking_table(ranking: pd.DataFrame, notes: list[str] | str) -> Table:
 
 
 def claims_table(results, frame: pd.DataFrame) -> Table:
-    """One row per claim: the claim, its weakest comparison with interval, and the verdict.
+    """One row per claim: the claim, the comparison its verdict hinges on, and the verdict.
 
     Args:
         results: :class:`albench.report.claims.ClaimResult` list.
@@ -762,27 +762,27 @@ def claims_table(results, frame: pd.DataFrame) -> Table:
     rows, cells = [], []
     for result in results:
         rows.append(f"({result.spec.key})")
-        weakest = result.weakest()
+        key = result.deciding()
         digits = 4 if result.spec.unit == "nats" else 2
-        if weakest is None:
+        if key is None:
             estimate = result.reason or "no comparison"
         else:
             estimate = (
-                f"{mean_ci(weakest.estimate, weakest.low, weakest.high, digits, True)} "
-                f"{result.spec.unit} ({weakest.label}, {setting_label(*weakest.setting)}, "
-                f"n={len(weakest.seeds)}; {len(result.primary)} comparison(s), "
-                f"{result.level:.2%} {weakest.method} intervals)"
+                f"{mean_ci(key.estimate, key.low, key.high, digits, True)} "
+                f"{result.spec.unit} ({key.label}, {setting_label(*key.setting)}, "
+                f"n={len(key.seeds)}; {len(result.primary)} comparison(s), "
+                f"{result.level:.2%} {key.method} intervals)"
             )
         cells.append([result.spec.statement, estimate, result.verdict])
-    columns = [("", "claim"), ("", "weakest comparison [interval]"), ("", "verdict")]
+    columns = [("", "claim"), ("", "deciding comparison [interval]"), ("", "verdict")]
     bold = [[False, False, True] for _ in rows]
-    section = Section(None, "claim", rows, columns, cells, bold)
+    section = Section(None, "", rows, columns, cells, bold)
     caption = (
         "Claims of TiDAL (a–c) and label dispersion (d–e) tested on this run. Each claim is "
         "a set of paired comparisons with Bonferroni-adjusted intervals; its verdict follows "
-        "the rule of docs/metrics.md (supported iff every comparison's interval lies above 0). "
-        "Shown: the comparison with the smallest estimate. claims.md gives every comparison "
-        "and the scale."
+        "the rule of docs/metrics.md (supported iff every comparison's interval lies above 0; "
+        "not supported iff one lies below 0 or rules out the margin). Shown: the comparison "
+        "the verdict hinges on; claims.md gives every comparison and the scale."
     )
     return Table("claims", caption, [section], frame)
 
