@@ -3,7 +3,9 @@
 ``cycles.csv`` has one row per dataset × IR × sampler × seed × cycle that the
 config asks for; a run whose metrics are missing or unreadable keeps its row
 with ``status`` = ``missing`` / ``failed`` and empty measurements, so nothing
-disappears silently. ``reference.csv`` holds the full-pool ("all data") runs.
+disappears silently. Keys that older ``metrics.json`` files lack (``role``,
+``control``, ``train.steps``, ``train.fit_accuracy``, ...) stay empty, so old
+results still aggregate. ``reference.csv`` holds the full-pool ("all data") runs.
 """
 
 from __future__ import annotations
@@ -22,11 +24,17 @@ from albench.plan import cycle_runs, reference_runs
 KEY_COLUMNS = ["experiment", "dataset", "imbalance_ratio", "sampler", "seed", "cycle"]
 MEASURE_COLUMNS = [
     "status",
+    "role",  # method | control | reference (the sampler's role); empty for the full-pool run
+    "control",  # the sampler's own random control, if it has one
     "num_labeled",
     "accuracy",
     "balanced_accuracy",
     "train_loss",
     "train_accuracy",
+    "train_epochs",
+    "train_steps",  # optimizer steps of the cycle's training
+    "train_fit_accuracy",  # eval-mode accuracy of the final model on the clean labeled set
+    "train_fit_loss",  # ... and its cross-entropy
     "train_time_s",
     "evaluate_time_s",
     "score_time_s",
@@ -48,14 +56,20 @@ def _row(path: Path) -> dict[str, Any]:
     try:
         metrics = json.loads(path.read_text())
         run, prov = metrics.get("run", {}), metrics["provenance"]
-        times = run.get("wall_time_s", {})
+        times, train = run.get("wall_time_s", {}), metrics["train"]
         return {
             "status": "ok",
+            "role": metrics.get("role"),
+            "control": metrics.get("control"),
             "num_labeled": metrics["num_labeled"],
             "accuracy": metrics["test"]["accuracy"],
             "balanced_accuracy": metrics["test"]["balanced_accuracy"],
-            "train_loss": metrics["train"]["loss"],
-            "train_accuracy": metrics["train"]["accuracy"],
+            "train_loss": train["loss"],
+            "train_accuracy": train["accuracy"],
+            "train_epochs": train.get("epochs"),
+            "train_steps": train.get("steps"),
+            "train_fit_accuracy": train.get("fit_accuracy"),
+            "train_fit_loss": train.get("fit_loss"),
             "train_time_s": times.get("train"),
             "evaluate_time_s": times.get("evaluate"),
             "score_time_s": times.get("score"),

@@ -294,6 +294,7 @@ def _keys(data: Mapping[str, Any], valid: list[str], where: str) -> None:
 
 
 METRICS = ("accuracy", "balanced_accuracy")
+INTERVALS = ("t", "bootstrap", "bca")  # kept equal to albench.report.metrics.INTERVALS
 
 
 @dataclass(frozen=True)
@@ -302,21 +303,29 @@ class ReportConfig:
 
     metric: str = "accuracy"  # accuracy | balanced_accuracy
     baseline: str = "random"  # the sampler relative improvement is measured against
-    n_resamples: int = 10_000  # bootstrap resamples for every CI
-    ci_level: float = 0.95  # confidence level of every CI
+    interval: str = "t"  # t | bootstrap | bca: interval of every mean over seeds
+    n_resamples: int = 10_000  # bootstrap resamples (interval: bootstrap or bca)
+    ci_level: float = 0.95  # confidence level of every interval
     bootstrap_seed: int = 0  # seed of the bootstrap generator
-    alpha: float = 0.05  # significance level of the t-tests (penalty matrix) and Nemenyi CD
+    alpha: float = 0.05  # level of the t-tests (penalty matrix), Nemenyi CD and claim verdicts
     include_initial_budget: bool = False  # also test the initial budget in the penalty matrix
+    rank_all: bool = False  # also rank controls and references (ranks, CD diagram, penalty matrix)
+    claim_margin: float = 0.5  # smallest accuracy effect (points) a claim verdict counts
+    claim_kl_margin: float = 0.01  # smallest KL reduction (nats) the TD-prediction claim counts
 
     def __post_init__(self) -> None:
         checks.check_choice(self.metric, "metric", METRICS)
         if not isinstance(self.baseline, str) or not self.baseline:
             raise ValueError(f"baseline must be a sampler name, got {self.baseline!r}")
+        checks.check_choice(self.interval, "interval", INTERVALS)
         checks.check_int(self.n_resamples, "n_resamples", minimum=1)
         checks.check_real(self.ci_level, "ci_level", low=0, high=1, low_open=True, high_open=True)
         checks.check_real(self.alpha, "alpha", low=0, high=1, low_open=True, high_open=True)
         checks.check_int(self.bootstrap_seed, "bootstrap_seed", minimum=0)
         checks.check_bool(self.include_initial_budget, "include_initial_budget")
+        checks.check_bool(self.rank_all, "rank_all")
+        checks.check_real(self.claim_margin, "claim_margin", low=0)
+        checks.check_real(self.claim_kl_margin, "claim_kl_margin", low=0)
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any] | None, where: str = "report") -> ReportConfig:

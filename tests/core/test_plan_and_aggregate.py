@@ -121,6 +121,50 @@ def test_aggregate_lists_missing_and_failed_runs(tmp_path):
     references = pd.read_csv(tmp_path / "summary" / "reference.csv")
     assert len(references) == 4 and set(references["status"]) == {"missing"}
     assert format_ratio(10.0) == "10" and format_ratio(2.5) == "2.5"
+    # Keys older metrics.json files lack stay empty: old results still aggregate.
+    for column in ("role", "control", "train_steps", "train_fit_accuracy", "train_fit_loss"):
+        assert pd.isna(row[column]), column
+
+
+def test_aggregate_reads_roles_controls_and_fit_metrics(tmp_path):
+    cfg = config()
+    metrics = {
+        "role": "method",
+        "control": "tidal_random",
+        "num_labeled": 40,
+        "test": {"accuracy": 0.5, "balanced_accuracy": 0.4},
+        "train": {
+            "loss": 1.0,
+            "accuracy": 0.6,
+            "epochs": 4,
+            "steps": 12,
+            "fit_accuracy": 0.95,
+            "fit_loss": 0.2,
+        },
+        "provenance": {"config_hash": "c", "data_hash": "d", "code_version": "v", "device": "cpu"},
+        "run": {
+            "wall_time_s": {
+                "train": 1.5,
+                "evaluate": 0.1,
+                "score": 0.3,
+                "select": 0.02,
+                "total": 2.0,
+            },
+            "peak_memory": {"host_rss_mb": 321.0},
+        },
+    }
+    run = RunKey("t", "digits", 1, 0, "margin", 0).dir(tmp_path)
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    aggregate(cfg, tmp_path, tmp_path / "summary", require_references=False)
+    loaded = pd.read_csv(tmp_path / "summary" / "cycles.csv")
+    row = loaded[loaded["status"] == "ok"].iloc[0]
+    assert (row["role"], row["control"]) == ("method", "tidal_random")
+    assert (row["train_epochs"], row["train_steps"]) == (4, 12)
+    assert (row["train_fit_accuracy"], row["train_fit_loss"]) == (0.95, 0.2)
+    assert (row["score_time_s"], row["select_time_s"], row["peak_rss_mb"]) == (0.3, 0.02, 321.0)
+    missing = loaded[loaded["status"] == "missing"]
+    assert missing["role"].isna().all() and missing["train_steps"].isna().all()
 
 
 def test_the_grid_is_every_cycle_then_every_reference():

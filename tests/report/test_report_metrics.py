@@ -47,9 +47,14 @@ def test_relative_improvement_and_delta_on_a_hand_made_table():
     assert per_seed["ri"].tolist() == pytest.approx([10.0, 10.0])
     assert per_seed["delta"].tolist() == pytest.approx([5.0, 6.0])
     assert notes == []
-    curve = m.improvement_curves(per_seed, n_resamples=2000)
+    curve = m.improvement_curves(per_seed)
     assert curve["ri_mean"].iloc[0] == pytest.approx(10.0)
     assert curve["delta_mean"].iloc[0] == pytest.approx(5.5)
+    # t interval of (5, 6): 5.5 ± t_{0.975, 1} · 0.7071 / sqrt(2) = 5.5 ± 6.353102.
+    assert (curve["delta_ci_low"].iloc[0], curve["delta_ci_high"].iloc[0]) == pytest.approx(
+        (5.5 - 6.353102, 5.5 + 6.353102), rel=1e-6
+    )
+    assert curve["partner"].iloc[0] == "random" and curve["ci_method"].iloc[0] == "t"
     assert curve["num_labeled"].iloc[0] == 10 and curve["n_seeds"].iloc[0] == 2
 
 
@@ -99,10 +104,12 @@ def test_bootstrap_ci_of_two_seeds_is_their_range_and_of_one_seed_is_degenerate(
     assert m.bootstrap_ci([0.3, 0.5]) == pytest.approx((0.3, 0.5))
     assert m.bootstrap_ci([0.42]) == (0.42, 0.42)
     assert all(math.isnan(v) for v in m.bootstrap_ci([]))
-    summary = m.summarise(pd.DataFrame({"g": ["a"], "seed": [4], "v": [0.42]}), ["g"], "v")
-    row = summary.iloc[0]
-    assert (row["mean"], row["ci_low"], row["ci_high"]) == (0.42, 0.42, 0.42)
-    assert math.isnan(row["std"]) and row["n_seeds"] == 1 and row["seeds"] == "4"
+    one = pd.DataFrame({"g": ["a"], "seed": [4], "v": [0.42]})
+    boot = m.summarise(one, ["g"], "v", m.IntervalSpec("bootstrap")).iloc[0]
+    assert (boot["mean"], boot["ci_low"], boot["ci_high"]) == (0.42, 0.42, 0.42)
+    assert math.isnan(boot["std"]) and boot["n_seeds"] == 1 and boot["seeds"] == "4"
+    row = m.summarise(one, ["g"], "v").iloc[0]  # the default t interval: none with one seed
+    assert row["mean"] == 0.42 and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
 
 
 def test_aubc_is_the_normalised_trapezoid():
@@ -254,3 +261,57 @@ def test_auroc_by_hand():
     assert m.auroc([0.9, 0.8, 0.3, 0.1], [True, False, True, False]) == pytest.approx(0.75)
     assert m.auroc([0.5, 0.5], [True, False]) == pytest.approx(0.5)
     assert math.isnan(m.auroc([0.1, 0.2], [False, False]))
+
+
+def test_selection_effect_pairs_each_method_with_its_own_control():
+    cycles = _cycles(
+        [
+            ("d", 1, "random", 0, 1, 20, 0.50),
+            ("d", 1, "random", 1, 1, 20, 0.60),
+            ("d", 1, "tidal_random", 0, 1, 20, 0.55),
+            ("d", 1, "tidal_random", 1, 1, 20, 0.60),
+            ("d", 1, "tidal_entropy", 0, 1, 20, 0.66),
+            ("d", 1, "tidal_entropy", 1, 1, 20, 0.63),
+        ]
+    )
+    per_seed, notes = m.paired_differences(cycles, {"tidal_entropy": "tidal_random"})
+    per_seed = per_seed.sort_values("seed")
+    assert notes == [] and set(per_seed["partner"]) == {"tidal_random"}
+    assert per_seed["delta"].tolist() == pytest.approx([11.0, 3.0])  # selection effect
+    assert per_seed["ri"].tolist() == pytest.approx([20.0, 5.0])
+    total, _ = m.paired_improvement(cycles)
+    total = total.set_index(["sampler", "seed"])["delta"]
+    training = [total[("tidal_random", s)] for s in (0, 1)]
+    assert training == pytest.approx([5.0, 0.0])
+    # Per seed, total = selection + training.
+    assert [total[("tidal_entropy", s)] for s in (0, 1)] == pytest.approx([16.0, 3.0])
+
+
+def test_roles_from_the_table_then_the_fallback_then_method():
+    cycles = _cycles(
+        [
+            ("d", 1, "random", 0, 0, 10, 0.5),
+            ("d", 1, "oracle", 0, 0, 10, 0.9),
+            ("d", 1, "tidal_entropy", 0, 0, 10, 0.6),
+            ("d", 1, "mine", 0, 0, 10, 0.6),
+        ]
+    )
+    cycles["role"] = ["method", "reference", "method", None]
+    cycles["control"] = [None, None, "tidal_random", None]
+    roles, controls, notes = m.sampler_roles(cycles, lambda name: None)
+    assert roles == {"random": "method", "oracle": "reference", "tidal_entropy": "method"} | {
+        "mine": "method"
+    }
+    assert controls["tidal_entropy"] == "tidal_random" and controls["random"] is None
+    assert [n.message for n in notes] == [
+        "mine: no role in cycles.csv; 'method' taken from the default"
+    ]
+    old = cycles.drop(columns=["role", "control"])
+    roles, _, notes = m.sampler_roles(
+        old, lambda name: ("reference", None) if name == "oracle" else None
+    )
+    assert roles["oracle"] == "reference" and "taken from the sampler registry" in notes[1].message
+    assert m.order_by_role(["oracle", "random", "mine"], roles) == ["random", "mine", "oracle"]
+    cycles["role"] = ["method", "baseline", "method", "method"]
+    with pytest.raises(ValueError, match="role 'baseline'"):
+        m.sampler_roles(cycles)

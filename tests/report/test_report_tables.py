@@ -130,3 +130,22 @@ def test_cells_with_fewer_seeds_are_marked_and_the_table_says_so():
     assert table.sections[0].cells[0][0] == "80.0 ± 0.5"
     assert t.SEEDS_NOTE in table.notes and t.SEEDS_NOTE in t.to_markdown(table)
     assert t.seeds_mark(3, 3) == "" and t.seeds_mark(1, 3) == " (n=1)"
+
+
+def test_controls_and_references_get_their_own_block_and_are_never_bold():
+    frame = _final_frame()
+    oracle = frame[frame["sampler"] == "tidal_entropy"].assign(sampler="oracle", acc_mean=99.0)
+    frame = pd.concat([frame, oracle], ignore_index=True)
+    table = t.final_accuracy_table(
+        frame, ["random", "tidal_entropy", "oracle"], "accuracy", apart=["oracle"]
+    )
+    methods, others = table.sections
+    assert (methods.title, methods.rows) == ("methods", ["random", "tidal_entropy"])
+    assert (others.title, others.rows) == (t.APART_TITLE, ["oracle"])
+    assert methods.bold[1][0]  # tidal_entropy is the best method although oracle is higher
+    assert not any(any(row) for row in others.bold)
+    assert t.row_groups(["a", "b"]) == [(None, ["a", "b"], True)]
+    assert t.row_groups(["a", "o"], ["o"]) == [
+        ("methods", ["a"], True),
+        (t.APART_TITLE, ["o"], False),
+    ]

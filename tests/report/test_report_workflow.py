@@ -20,7 +20,8 @@ RULES = REPO / "workflow" / "rules" / "report.smk"
 def _captions() -> list[Path]:
     names = [f"figure_{n}" for n in FIGURES] + [f"table_{n}" for n in TABLES]
     return [
-        CAPTIONS / f"{n}.rst" for n in [*names, "penalty_tests", "missing", "notes", "workflow"]
+        CAPTIONS / f"{n}.rst"
+        for n in [*names, "penalty_tests", "claims", "missing", "notes", "workflow"]
     ]
 
 
@@ -29,7 +30,7 @@ def test_every_report_output_has_a_caption_referenced_by_the_rule():
     assert 'report: "../report/workflow.rst"' in rule and "rule make_report:" in rule
     for caption in _captions():
         assert caption.exists(), caption
-    for stem in ("figure_{_name}", "table_{_name}", "penalty_tests", "missing", "notes"):
+    for stem in ("figure_{_name}", "table_{_name}", "penalty_tests", "claims", "missing", "notes"):
         assert f'"../report/{stem}.rst"' in rule
 
 
@@ -84,3 +85,4 @@ def test_snakemake_report_bundles_every_figure_and_table(tmp_path):
             assert any(n.endswith(f"/{name}.{ext}") for n in names), f"{name}.{ext}"
     assert any(n.endswith("/missing.csv") for n in names)
     assert any(n.endswith("/notes.md") for n in names)
+    assert any(n.endswith("/claims.md") for n in names)

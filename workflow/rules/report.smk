@@ -11,13 +11,14 @@ REPORT_DIR = layout.REPORT
 # Every file make_report writes for the configured experiment (for get_final_output()).
 REPORT_TARGETS = [str(p) for p in expected_outputs(layout.REPORT.format(experiment=EXPERIMENT))]
 FIGURE_CATEGORY = {
-    "relative_improvement": "1. Relative improvement",
-    "accuracy_curves": "2. Accuracy",
-    "penalty_matrix": "3. Statistics",
-    "critical_difference": "3. Statistics",
-    "informativeness": "4. Diagnostics",
-    "tidal_kl": "4. Diagnostics",
-    "tail_scatter": "4. Diagnostics",
+    "relative_improvement": "2. Relative improvement",
+    "selection_effect": "2. Relative improvement",
+    "accuracy_curves": "3. Accuracy",
+    "penalty_matrix": "4. Statistics",
+    "critical_difference": "4. Statistics",
+    "informativeness": "5. Diagnostics",
+    "tidal_kl": "5. Diagnostics",
+    "tail_scatter": "5. Diagnostics",
 }
 
 # Named outputs of make_report: figures (PNG in the report, PDF beside), tables, run status.
@@ -35,26 +36,32 @@ for _name, _title in TABLES.items():
         REPORT_OUTPUTS[f"table_{_name}_{_fmt}"] = report(
             f"{REPORT_DIR}/tables/{_name}.{_fmt}",
             caption=f"../report/table_{_name}.rst",
-            category="5. Tables",
+            category="6. Tables",
             subcategory=_title,
             labels={"table": _title, "format": _fmt},
         )
 REPORT_OUTPUTS["penalty_tests"] = report(
     f"{REPORT_DIR}/tables/penalty_tests.csv",
     caption="../report/penalty_tests.rst",
-    category="3. Statistics",
+    category="4. Statistics",
     labels={"figure": "Penalty-matrix t-tests"},
+)
+REPORT_OUTPUTS["claims"] = report(
+    f"{REPORT_DIR}/claims.md",
+    caption="../report/claims.rst",
+    category="1. Claims",
+    labels={"file": "claims of the papers: verdicts"},
 )
 REPORT_OUTPUTS["missing"] = report(
     f"{REPORT_DIR}/missing.csv",
     caption="../report/missing.rst",
-    category="6. Run status",
+    category="7. Run status",
     labels={"file": "missing / failed runs"},
 )
 REPORT_OUTPUTS["notes"] = report(
     f"{REPORT_DIR}/notes.md",
     caption="../report/notes.rst",
-    category="6. Run status",
+    category="7. Run status",
     labels={"file": "notes (exclusions, skipped tests)"},
 )
 # Headline numbers per setting and sampler, for `dvc metrics show`.

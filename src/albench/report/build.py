@@ -9,6 +9,8 @@ statistics of :mod:`albench.report.metrics` and writes::
     <out>/tables/<name>.{csv,md,tex,html}   one per entry of TABLES
     <out>/missing.csv                  every missing / failed run
     <out>/notes.md                     options used, exclusions and skipped analyses
+    <out>/claims.md                    the papers' claims: estimate, interval, verdict, scale
+    <out>/metrics.json                 headline numbers (``dvc metrics show``)
 
 The names are fixed (see :func:`expected_outputs`), so the workflow rule can
 declare them; an analysis that does not apply still writes its files, saying why.
@@ -26,6 +28,7 @@ import pandas as pd
 from albench.config import ReportConfig
 from albench.io import write_json, write_text
 from albench.layout import RunKey
+from albench.report import claims as c
 from albench.report import figures, tables
 from albench.report import metrics as m
 from albench.report.outputs import FIGURES, TABLES, expected_outputs
@@ -58,15 +61,25 @@ def _run_dir(results: Path, row) -> Path:
     ).dir(results)
 
 
+# diagnostics column -> metrics.json key: the actual TD in the clean eval view, and (when
+# recorded) in TiDAL's own target view (train-mode BN, training augmentation).
+KL_KEYS = {
+    "predicted": "kl_actual_vs_predicted",
+    "snapshot": "kl_actual_vs_snapshot",
+    "predicted_train": "kl_actual_train_vs_predicted",
+    "snapshot_train": "kl_actual_train_vs_snapshot",
+}
+
+
 def collect_diagnostics(cycles: pd.DataFrame, results: str | Path) -> pd.DataFrame:
-    """KL diagnostics of every finished cycle's ``metrics.json`` that has them."""
+    """KL diagnostics of every finished cycle's ``metrics.json`` that has them (NaN if absent)."""
     rows = []
     for row in m.ok_rows(cycles).itertuples():
         path = _run_dir(Path(results), row) / "metrics.json"
         if not path.exists():
             continue
         diag = json.loads(path.read_text()).get("diagnostics") or {}
-        if "kl_actual_vs_predicted" not in diag and "kl_actual_vs_snapshot" not in diag:
+        if not any(key in diag for key in KL_KEYS.values()):
             continue
         rows.append(
             {
@@ -76,11 +89,10 @@ def collect_diagnostics(cycles: pd.DataFrame, results: str | Path) -> pd.DataFra
                 "seed": row.seed,
                 "cycle": row.cycle,
                 "num_labeled": row.num_labeled,
-                "predicted": diag.get("kl_actual_vs_predicted", math.nan),
-                "snapshot": diag.get("kl_actual_vs_snapshot", math.nan),
+                **{column: diag.get(key, math.nan) for column, key in KL_KEYS.items()},
             }
         )
-    columns = [*m.SETTING, "sampler", "seed", "cycle", "num_labeled", "predicted", "snapshot"]
+    columns = [*m.SETTING, "sampler", "seed", "cycle", "num_labeled", *KL_KEYS]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -113,9 +125,22 @@ def missing_runs(cycles: pd.DataFrame, refs: pd.DataFrame | None) -> pd.DataFram
     return frame[columns]
 
 
+def interval_spec(opt: ReportConfig) -> m.IntervalSpec:
+    """The report's :class:`~albench.report.metrics.IntervalSpec` from its options."""
+    return m.IntervalSpec(opt.interval, opt.ci_level, opt.n_resamples, opt.bootstrap_seed)
+
+
+def describe_interval(opt: ReportConfig, frame: pd.DataFrame, column: str = "n_seeds") -> str:
+    """``"95% t interval over seeds, n = 3 (fewer than 5 seeds: wide)"`` for a summary."""
+    counts = frame[column].dropna() if column in frame and not frame.empty else pd.Series([])
+    if counts.empty:
+        return interval_spec(opt).describe()
+    return interval_spec(opt).describe(int(counts.min()), int(counts.max()))
+
+
 def _percent_summary(frame: pd.DataFrame, by: list[str], value: str, opt: ReportConfig):
     scaled = frame.assign(**{value: 100.0 * frame[value]})
-    return m.summarise(scaled, by, value, opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
+    return m.summarise(scaled, by, value, interval_spec(opt))
 
 
 def accuracy_curves(cycles: pd.DataFrame, opt: ReportConfig) -> pd.DataFrame:
@@ -195,14 +220,19 @@ def final_accuracy(
 
 
 def informativeness_curves(
-    candidates: dict[tuple, pd.DataFrame], baseline: str, opt: ReportConfig
+    candidates: dict[tuple, pd.DataFrame],
+    baseline: str,
+    opt: ReportConfig,
+    random_queries: tuple[str, ...] | list[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Top-x% accuracy curves per setting × score (mean and CI over seeds, %).
+    """Top-x% accuracy curves per setting × score (mean and interval over seeds, %).
 
     Each score is taken from one run per seed: the run of the sampler of the
     same name if it recorded it, else the baseline's run, else the first run
     (alphabetically) that has it. ``sampler_<name>`` columns are the sampler's
-    own score, kept under ``<name>`` unless they duplicate a generic column.
+    own score, kept under ``<name>`` unless they duplicate a generic column or
+    the sampler is in ``random_queries`` (controls: their own score is a random
+    draw, the same ranking as ``random``).
 
     Returns:
         ``(summary, per_seed)``.
@@ -220,7 +250,9 @@ def informativeness_curves(
                 if column in CANDIDATE_FIXED:
                     continue
                 score = column.removeprefix("sampler_")
-                if column.startswith("sampler_") and _duplicates_generic(frame, column):
+                if column.startswith("sampler_") and (
+                    score in random_queries or _duplicates_generic(frame, column)
+                ):
                     continue
                 available.setdefault(score, []).append((sampler, column))
         for score, sources in available.items():
@@ -258,7 +290,7 @@ def informativeness_curves(
         return empty, empty
     long = pd.concat(per_seed, ignore_index=True)
     by = [*m.SETTING, "score", "fraction"]
-    summary = m.summarise(long, by, "accuracy", opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
+    summary = m.summarise(long, by, "accuracy", interval_spec(opt))
     extra = (
         long.groupby(by)
         .agg(overall=("overall", "mean"), source=("source", lambda s: ";".join(sorted(set(s)))))
@@ -310,30 +342,23 @@ def _score_order(scores: list[str]) -> list[str]:
 
 
 def kl_curves(diagnostics: pd.DataFrame, opt: ReportConfig) -> pd.DataFrame:
-    """Mean and CI over seeds of both KL diagnostics, for samplers with a predicted TD."""
-    tidal = diagnostics.dropna(subset=["predicted"])
+    """Mean and interval over seeds of the KL diagnostics, per view, for samplers with a
+    predicted TD (``view``: ``clean`` or ``train``; ``quantity``: ``predicted`` or ``snapshot``)."""
+    columns = [*m.SETTING, "sampler", "view", "quantity", "cycle", "num_labeled", "mean"]
+    columns += ["ci_low", "ci_high", "ci_method", "n_seeds"]
+    tidal = diagnostics.dropna(subset=["predicted", "predicted_train"], how="all")
     if tidal.empty:
-        return pd.DataFrame(
-            columns=[
-                *m.SETTING,
-                "sampler",
-                "quantity",
-                "cycle",
-                "num_labeled",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "n_seeds",
-            ]
-        )
+        return pd.DataFrame(columns=columns)
     long = tidal.melt(
         id_vars=[*m.SETTING, "sampler", "seed", "cycle", "num_labeled"],
-        value_vars=["predicted", "snapshot"],
-        var_name="quantity",
+        value_vars=list(KL_KEYS),
+        var_name="column",
         value_name="kl",
     ).dropna(subset=["kl"])
-    by = [*m.SETTING, "sampler", "quantity", "cycle"]
-    out = m.summarise(long, by, "kl", opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
+    long["view"] = np.where(long["column"].str.endswith("_train"), "train", "clean")
+    long["quantity"] = long["column"].str.removesuffix("_train")
+    by = [*m.SETTING, "sampler", "view", "quantity", "cycle"]
+    out = m.summarise(long, by, "kl", interval_spec(opt))
     budgets = long.groupby(by)["num_labeled"].median().rename("num_labeled").reset_index()
     return out.merge(budgets, on=by)
 
@@ -361,8 +386,8 @@ def tail_scatter_items(candidates: dict[tuple, pd.DataFrame]) -> list[dict]:
             for s in ("entropy", "td_entropy", "margin", "td_margin")
         }
         title = (
-            f"{m.setting_label(dataset, ratio)} — cycle-0 candidates of the {key[3]} run, "
-            f"seed {key[2]} ({int(tail.sum())} tail / {int((~tail).sum())} head)"
+            f"{m.setting_label(dataset, ratio)} — cycle-0 candidates of one run ({key[3]}, "
+            f"seed {key[2]}; n = 1 seed) — {int(tail.sum())} tail / {int((~tail).sum())} head"
         )
         items.append(
             {
@@ -378,7 +403,149 @@ def tail_scatter_items(candidates: dict[tuple, pd.DataFrame]) -> list[dict]:
     return items
 
 
-# ----------------------------------------------------------------------------- orchestration
+def registry_role(name: str) -> tuple[str, str | None] | None:
+    """``(role, control)`` of a registered sampler, for results written before roles existed."""
+    try:
+        from albench.samplers import get_sampler_class
+
+        cls = get_sampler_class(name)
+    except Exception:
+        return None
+    return cls.role, getattr(cls, "control", None)
+
+
+def effect_curves(
+    cycles: pd.DataFrame,
+    controls: dict[str, str | None],
+    baseline: str,
+    opt: ReportConfig,
+) -> tuple[pd.DataFrame, dict[str, str], list[m.Note]]:
+    """Selection effect (method vs its own control) curves, paired by seed.
+
+    Returns:
+        ``(selection, pairs, notes)``: :func:`~albench.report.metrics.improvement_curves`
+        of every method whose control ran, the method → control pairs used, and notes
+        for methods whose control is not in the run.
+    """
+    present = set(cycles["sampler"])
+    pairs, notes = {}, []
+    for sampler, control in controls.items():
+        if not control:
+            continue
+        if control in present:
+            pairs[sampler] = control
+        else:
+            notes.append(
+                m.Note(
+                    "selection effect",
+                    f"{sampler}: its random control {control!r} is not in this run; only its "
+                    f"total effect over {baseline} is reported (it mixes the selection and the "
+                    "training effect)",
+                )
+            )
+    per_seed, found = m.paired_differences(cycles, pairs, opt.metric, "selection effect")
+    return m.improvement_curves(per_seed, interval_spec(opt)), pairs, notes + found
+
+
+def effects_summary(
+    ri: pd.DataFrame, selection: pd.DataFrame, pairs: dict[str, str], baseline: str
+) -> pd.DataFrame:
+    """Per setting × method with a control, at the final budget: total, selection, training Δ."""
+    rows = []
+    final_ri = final_rows(ri) if not ri.empty else ri
+    final_sel = final_rows(selection) if not selection.empty else selection
+    for method, control in pairs.items():
+        for dataset, ratio in sorted(
+            {(d, float(r)) for d, r in final_sel[m.SETTING].itertuples(index=False)}
+        ):
+            row = {
+                "dataset": dataset,
+                "imbalance_ratio": ratio,
+                "method": method,
+                "control": control,
+                "baseline": baseline,
+            }
+            for kind, frame, name in (
+                ("total", final_ri, method),
+                ("selection", final_sel, method),
+                ("training", final_ri, control),
+            ):
+                hit = frame[
+                    (frame["dataset"] == dataset)
+                    & (frame["imbalance_ratio"] == ratio)
+                    & (frame["sampler"] == name)
+                ]
+                found = not hit.empty
+                row[f"{kind}_mean"] = hit["delta_mean"].iloc[0] if found else math.nan
+                row[f"{kind}_low"] = hit["delta_ci_low"].iloc[0] if found else math.nan
+                row[f"{kind}_high"] = hit["delta_ci_high"].iloc[0] if found else math.nan
+                row[f"{kind}_n"] = int(hit["n_seeds"].iloc[0]) if found else 0
+                row[f"{kind}_num_labeled"] = hit["num_labeled"].iloc[0] if found else math.nan
+            if row["selection_n"]:
+                rows.append(row)
+    columns = ["dataset", "imbalance_ratio", "method", "control", "baseline"]
+    columns += [
+        f"{k}_{v}"
+        for k in ("total", "selection", "training")
+        for v in ("mean", "low", "high", "n", "num_labeled")
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+TIME_COLUMNS = {
+    "train_s": "train_time_s",
+    "evaluate_s": "evaluate_time_s",
+    "total_s": "total_time_s",
+}
+QUERY_COLUMNS = {"score_s": "score_time_s", "select_s": "select_time_s"}
+
+
+def cost_summary(cycles: pd.DataFrame, ri: pd.DataFrame, aubc: pd.DataFrame) -> pd.DataFrame:
+    """Per setting × sampler: mean seconds per cycle / per query, peak RSS, and the gains.
+
+    Train, evaluate and total seconds are means over every finished cycle; score and
+    select seconds over the querying cycles (every cycle but the setting's last, which
+    does not query); peak RSS is the largest over the sampler's cycles. The gains are
+    the final-budget RI over the baseline and the mean AUBC (%).
+    """
+    ok = m.ok_rows(cycles)
+    rows = []
+    last = ok.groupby(m.SETTING)["cycle"].transform("max")
+    ok = ok.assign(queries=ok["cycle"] < last)
+    final_ri = final_rows(ri) if not ri.empty else ri
+    for (dataset, ratio, sampler), group in ok.groupby([*m.SETTING, "sampler"]):
+        row = {"dataset": dataset, "imbalance_ratio": ratio, "sampler": sampler}
+        for key, column in TIME_COLUMNS.items():
+            row[key] = _mean_or_nan(group, column)
+        querying = group[group["queries"]]
+        for key, column in QUERY_COLUMNS.items():
+            row[key] = _mean_or_nan(querying, column)
+        rss = group["peak_rss_mb"] if "peak_rss_mb" in group else pd.Series(dtype=float)
+        row["peak_rss_mb"] = float(pd.to_numeric(rss, errors="coerce").max())
+        row["n_cycles"], row["n_queries"] = len(group), len(querying)
+        hit = final_ri[
+            (final_ri["dataset"] == dataset)
+            & (final_ri["imbalance_ratio"] == ratio)
+            & (final_ri["sampler"] == sampler)
+        ]
+        row["ri_final"] = hit["ri_mean"].iloc[0] if not hit.empty else math.nan
+        hit = aubc[
+            (aubc["dataset"] == dataset)
+            & (aubc["imbalance_ratio"] == ratio)
+            & (aubc["sampler"] == sampler)
+        ]
+        row["aubc"] = hit["mean"].iloc[0] if not hit.empty else math.nan
+        rows.append(row)
+    columns = ["dataset", "imbalance_ratio", "sampler", *TIME_COLUMNS, *QUERY_COLUMNS]
+    columns += ["peak_rss_mb", "n_cycles", "n_queries", "ri_final", "aubc"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _mean_or_nan(frame: pd.DataFrame, column: str) -> float:
+    if column not in frame or frame.empty:
+        return math.nan
+    values = pd.to_numeric(frame[column], errors="coerce").dropna()
+    return float(values.mean()) if not values.empty else math.nan
 
 
 def build_report(
@@ -386,14 +553,17 @@ def build_report(
     results: str | Path,
     out_dir: str | Path,
     options: ReportConfig | None = None,
+    models: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Compute every statistic and write every figure, table, ``missing.csv`` and ``notes.md``.
+    """Compute every statistic and write every figure, table, ``missing.csv``, ``notes.md``
+    and ``claims.md``.
 
     Args:
         summary_dir: folder with ``cycles.csv`` (and ``reference.csv``).
         results: the results root (``results/``), holding ``<experiment>/...``.
         out_dir: where to write.
         options: :class:`ReportConfig` (defaults if None).
+        models: dataset → model name (from the config), for the claims' scale lines.
 
     Returns:
         The written paths (equal to :func:`expected_outputs`).
@@ -402,120 +572,252 @@ def build_report(
     out = Path(out_dir)
     fig_dir, tab_dir = out / "figures", out / "tables"
     cycles, refs = load_summary(summary_dir)
-    samplers = list(pd.unique(cycles["sampler"]))
     notes: list[m.Note] = []
+
+    # Roles: methods compete; controls and references are shown apart and not ranked.
+    roles, controls, found = m.sampler_roles(cycles, registry_role)
+    notes += found
+    samplers = m.order_by_role(list(pd.unique(cycles["sampler"])), roles)
+    apart = [s for s in samplers if roles[s] != "method"]
+    ranked = samplers if opt.rank_all else [s for s in samplers if s not in apart]
+    scope = _rank_scope(apart, opt)
+    if apart:
+        notes.append(m.Note("roles", scope))
 
     missing = missing_runs(cycles, refs)
     _write_csv(missing, out / "missing.csv")
 
-    # Relative improvement over the baseline, paired by seed.
+    # Relative improvement over the baseline (total effect), paired by seed.
     per_seed, found = m.paired_improvement(cycles, opt.metric, opt.baseline)
     notes += found
-    ri = m.improvement_curves(per_seed, opt.n_resamples, opt.ci_level, opt.bootstrap_seed)
+    ri = m.improvement_curves(per_seed, interval_spec(opt))
+    band = describe_interval(opt, ri)
     figures.relative_improvement_figure(
-        ri, samplers, opt.baseline, fig_dir / "relative_improvement", opt.ci_level
+        ri, samplers, opt.baseline, fig_dir / "relative_improvement", band, apart
+    )
+    # Selection effect: each method over its own random control, paired by seed.
+    selection, pairs, found = effect_curves(cycles, controls, opt.baseline, opt)
+    notes += found
+    training = ri[ri["sampler"].isin(set(pairs.values()))] if not ri.empty else ri
+    total = ri[ri["sampler"].isin(set(pairs))] if not ri.empty else ri
+    figures.selection_effect_figure(
+        total,
+        selection,
+        training,
+        pairs,
+        opt.baseline,
+        fig_dir / "selection_effect",
+        describe_interval(opt, selection) if not selection.empty else band,
+        samplers,
     )
     ri_table = tables.improvement_table(
-        final_rows(ri) if not ri.empty else ri, samplers, opt.baseline, opt.metric_label
+        final_rows(ri) if not ri.empty else ri,
+        samplers,
+        opt.baseline,
+        opt.metric_label,
+        band,
+        final_rows(selection) if not selection.empty else None,
+        apart,
     )
     ri_table.data = ri  # the CSV keeps every budget; the formatted tables show the final one
+    ri_table.notes.append(f"Intervals: {band}.")
     tables.write_table(ri_table, tab_dir)
+    effects = effects_summary(ri, selection, pairs, opt.baseline)
+    effects_table = tables.effects_table(effects, describe_interval(opt, effects, "selection_n"))
+    effects_table.notes.append(f"Intervals: {describe_interval(opt, effects, 'selection_n')}.")
+    tables.write_table(effects_table, tab_dir)
 
     # Absolute accuracy curves, full-data reference, per-cycle and final tables.
     curves = accuracy_curves(cycles, opt)
     reference = reference_summary(refs, opt)
     figures.accuracy_figure(
-        curves, reference, samplers, opt.metric_label, fig_dir / "accuracy_curves", opt.ci_level
+        curves,
+        reference,
+        samplers,
+        opt.metric_label,
+        fig_dir / "accuracy_curves",
+        describe_interval(opt, curves),
+        apart,
     )
-    tables.write_table(tables.cycle_accuracy_table(curves, samplers, opt.metric_label), tab_dir)
+    tables.write_table(
+        tables.cycle_accuracy_table(curves, samplers, opt.metric_label, apart), tab_dir
+    )
     final, found = final_accuracy(cycles, refs, opt)
     notes += found
-    tables.write_table(tables.final_accuracy_table(final, samplers, opt.metric_label), tab_dir)
+    tables.write_table(
+        tables.final_accuracy_table(final, samplers, opt.metric_label, apart), tab_dir
+    )
 
     # AUBC per run, its summary, ranks and the Friedman test over settings.
     runs, found = m.aubc_per_run(cycles, opt.metric)
     notes += found
     aubc = _percent_summary(runs, [*m.SETTING, "sampler"], "aubc", opt)
-    tables.write_table(tables.aubc_table(aubc, samplers, opt.metric_label), tab_dir)
-    scores, found = m.block_table(runs, "aubc", samplers)
+    aubc_band = describe_interval(opt, aubc)
+    aubc_table = tables.aubc_table(aubc, samplers, opt.metric_label, aubc_band, apart)
+    aubc_table.notes.append(f"Intervals: {aubc_band}.")
+    tables.write_table(aubc_table, tab_dir)
+    scores, found = m.block_table(runs[runs["sampler"].isin(ranked)], "aubc", ranked)
     notes += found
     friedman = m.friedman_test(scores, opt.alpha)
     if not friedman.ran:
         notes.append(m.Note("Friedman test", f"skipped: {friedman.reason}"))
+    aubc_seeds = figures.seeds_text(aubc[aubc["sampler"].isin(ranked)]["n_seeds"])
     figures.critical_difference_figure(
-        friedman, fig_dir / "critical_difference", opt.alpha, samplers
+        friedman,
+        fig_dir / "critical_difference",
+        opt.alpha,
+        samplers,
+        f"Mean AUBC over {aubc_seeds} per setting; {scope}",
     )
 
     # Pairwise penalty matrix.
-    penalty = m.penalty_matrix(cycles, opt.metric, opt.alpha, opt.include_initial_budget)
+    penalty = m.penalty_matrix(
+        cycles[cycles["sampler"].isin(ranked)], opt.metric, opt.alpha, opt.include_initial_budget
+    )
     notes += penalty.notes
     means = penalty.column_means()
+    tested = penalty.tests.dropna(subset=["t"])
     figures.penalty_figure(
-        penalty.matrix, means, penalty.n_settings, fig_dir / "penalty_matrix", opt.alpha
+        penalty.matrix,
+        means,
+        penalty.n_settings,
+        fig_dir / "penalty_matrix",
+        opt.alpha,
+        f"t-tests over {figures.seeds_text(tested['n'])} (shared seeds)",
+        scope,
     )
     tables.write_table(
-        tables.penalty_table(penalty.matrix, means, penalty.n_settings, opt.alpha), tab_dir
+        tables.penalty_table(penalty.matrix, means, penalty.n_settings, opt.alpha, scope),
+        tab_dir,
     )
     _write_csv(penalty.tests, tab_dir / "penalty_tests.csv")
     ranking = pd.DataFrame(
         {
-            "sampler": samplers,
-            "mean_rank": friedman.ranks.reindex(samplers).to_numpy(dtype=float),
-            "wins": penalty.matrix.sum(axis=1).reindex(samplers).to_numpy(),
-            "beaten": means.reindex(samplers).to_numpy(),
+            "sampler": ranked,
+            "mean_rank": friedman.ranks.reindex(ranked).to_numpy(dtype=float),
+            "wins": penalty.matrix.sum(axis=1).reindex(ranked).to_numpy(),
+            "beaten": means.reindex(ranked).to_numpy(),
         }
     )
-    tables.write_table(tables.ranking_table(ranking, _friedman_note(friedman, opt)), tab_dir)
+    tables.write_table(
+        tables.ranking_table(ranking, [_friedman_note(friedman, opt), scope]), tab_dir
+    )
 
     # Diagnostics: informativeness, TiDAL KL, head/tail scatter.
     candidates = collect_candidates(cycles, results)
-    informativeness, _ = informativeness_curves(candidates, opt.baseline, opt)
+    controls_ = [s for s in samplers if roles[s] == "control"]
+    informativeness, _ = informativeness_curves(candidates, opt.baseline, opt, controls_)
     if not candidates:
         notes.append(m.Note("informativeness", "no cycle-0 candidates.csv found"))
     figures.informativeness_figure(
-        informativeness, fig_dir / "informativeness", opt.ci_level, samplers
+        informativeness,
+        fig_dir / "informativeness",
+        describe_interval(opt, informativeness),
+        samplers,
     )
-    kl = kl_curves(collect_diagnostics(cycles, results), opt)
-    figures.tidal_kl_figure(kl, fig_dir / "tidal_kl", opt.ci_level, samplers)
+    diagnostics = collect_diagnostics(cycles, results)
+    kl = kl_curves(diagnostics, opt)
+    figures.tidal_kl_figure(kl, fig_dir / "tidal_kl", describe_interval(opt, kl), samplers)
     items = tail_scatter_items(candidates)
     figures.tail_scatter_figure(items, fig_dir / "tail_scatter")
 
-    if not ri.empty and (ri["n_seeds"] == 1).any():
+    # Cost: seconds per cycle and per query, peak memory, beside the gains.
+    cost = cost_summary(cycles, ri, aubc)
+    tables.write_table(tables.cost_table(cost, samplers, opt.baseline, apart), tab_dir)
+
+    # The papers' claims, each with its estimate, interval, verdict and scale.
+    last = m.ok_rows(final_rows(cycles))
+    results_ = c.evaluate_claims(
+        cycles,
+        runs,
+        last,
+        diagnostics,
+        candidates,
+        interval_spec(opt),
+        opt.alpha,
+        {"claim_margin": opt.claim_margin, "claim_kl_margin": opt.claim_kl_margin},
+        opt.metric,
+        models,
+    )
+    claims = c.claims_frame(results_)
+    tables.write_table(tables.claims_table(results_, claims), tab_dir)
+    experiment = ", ".join(map(str, pd.unique(cycles["experiment"])))
+    write_text(out / "claims.md", c.claims_markdown(results_, experiment, opt))
+
+    small = [frame for frame in (ri, curves, aubc) if not frame.empty]
+    if any((frame["n_seeds"] == 1).any() for frame in small):
         notes.append(
             m.Note(
                 "confidence intervals",
-                "some points have a single seed: their CI is "
-                "degenerate (the value itself) and says nothing about spread",
+                "some points have a single seed: they have no interval (t, BCa) or a "
+                "degenerate one (percentile bootstrap: the value itself)",
             )
         )
-    write_text(out / "notes.md", _notes_markdown(cycles, refs, missing, notes, friedman, opt))
-    write_json(out / "metrics.json", headline_metrics(ri, aubc))
+    write_text(
+        out / "notes.md",
+        _notes_markdown(cycles, refs, missing, notes, friedman, opt, band, results_),
+    )
+    write_json(out / "metrics.json", headline_metrics(ri, aubc, selection, results_))
     return expected_outputs(out)
 
 
-def headline_metrics(ri: pd.DataFrame, aubc: pd.DataFrame) -> dict:
-    """``{"<dataset>_ir<IR>": {sampler: {...}}}``: the numbers `dvc metrics show` compares.
+def _rank_scope(apart: list[str], opt: ReportConfig) -> str:
+    if not apart:
+        return "every sampler is a method (no control or reference set apart)"
+    names = ", ".join(apart)
+    if opt.rank_all:
+        return f"all samplers ranked, controls and references included (rank_all): {names}"
+    return (
+        f"methods only: controls and references ({names}) are not in the ranks, the "
+        "critical-difference diagram or the penalty matrix (report.rank_all: true includes them)"
+    )
+
+
+def headline_metrics(
+    ri: pd.DataFrame,
+    aubc: pd.DataFrame,
+    selection: pd.DataFrame | None = None,
+    claims: list | None = None,
+) -> dict:
+    """``{"<dataset>_ir<IR>": {sampler: {...}}, "claims": {...}}`` for `dvc metrics show`.
 
     Per setting and sampler: mean relative improvement over the baseline at the
-    final budget (%) with its CI, and the mean AUBC (%).
+    final budget (%) with its interval, the selection RI over the method's own
+    control (methods with one), and the mean AUBC (%). ``claims``: per claim, 1 =
+    supported, 0 = inconclusive, −1 = not supported (untestable claims are left out).
     """
-    out: dict[str, dict[str, dict[str, float]]] = {}
+    out: dict[str, dict] = {}
     if not ri.empty:
-        last = ri[ri["cycle"] == ri.groupby(list(m.SETTING))["cycle"].transform("max")]
+        last = final_rows(ri)
         for row in last.itertuples():
             key = f"{row.dataset}_ir{float(row.imbalance_ratio):g}"
             out.setdefault(key, {})[row.sampler] = {
                 "final_num_labeled": int(row.num_labeled),
-                "final_ri_percent": round(float(row.ri_mean), 4),
-                "final_ri_ci_low": round(float(row.ri_ci_low), 4),
-                "final_ri_ci_high": round(float(row.ri_ci_high), 4),
+                "final_ri_percent": _round(row.ri_mean),
+                "final_ri_ci_low": _round(row.ri_ci_low),
+                "final_ri_ci_high": _round(row.ri_ci_high),
+                "n_seeds": int(row.n_seeds),
             }
+    if selection is not None and not selection.empty:
+        for row in final_rows(selection).itertuples():
+            key = f"{row.dataset}_ir{float(row.imbalance_ratio):g}"
+            entry = out.setdefault(key, {}).setdefault(row.sampler, {})
+            entry["final_selection_ri_percent"] = _round(row.ri_mean)
+            entry["final_selection_ri_ci_low"] = _round(row.ri_ci_low)
+            entry["final_selection_ri_ci_high"] = _round(row.ri_ci_high)
     for row in aubc.itertuples():
         key = f"{row.dataset}_ir{float(row.imbalance_ratio):g}"
-        out.setdefault(key, {}).setdefault(row.sampler, {})["aubc_percent"] = round(
-            float(row.mean), 4
-        )
+        out.setdefault(key, {}).setdefault(row.sampler, {})["aubc_percent"] = _round(row.mean)
+    codes = {c.SUPPORTED: 1, c.INCONCLUSIVE: 0, c.NOT_SUPPORTED: -1}
+    verdicts = {r.spec.key: codes[r.verdict] for r in claims or [] if r.verdict in codes}
+    if verdicts:
+        out["claims"] = verdicts
     return out
+
+
+def _round(value) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else round(value, 4)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -532,20 +834,30 @@ def _friedman_note(result: m.FriedmanResult, opt: ReportConfig) -> str:
     )
 
 
-def _notes_markdown(cycles, refs, missing, notes, friedman, opt: ReportConfig) -> str:
+def _notes_markdown(cycles, refs, missing, notes, friedman, opt, band, claims) -> str:
     counts = cycles["status"].value_counts().to_dict()
+    if opt.interval == "bootstrap":
+        how = f"{opt.n_resamples} resamples, generator seed {opt.bootstrap_seed}"
+    elif opt.interval == "bca":
+        how = (
+            f"BCa from {m.BCA_MIN_N} seeds ({opt.n_resamples} resamples, generator seed "
+            f"{opt.bootstrap_seed}), t below"
+        )
+    else:
+        how = "mean ± t quantile × s/√n"
+    verdicts = "; ".join(f"({r.spec.key}) {r.verdict}" for r in claims)
     lines = [
         "# Report notes",
         "",
         f"- experiment: {', '.join(map(str, pd.unique(cycles['experiment'])))}",
-        f"- metric: {opt.metric}; baseline: {opt.baseline}; CIs: {opt.ci_level:.0%} "
-        f"percentile bootstrap over seeds ({opt.n_resamples} resamples, seed "
-        f"{opt.bootstrap_seed}); t-tests at α = {opt.alpha:g}; initial budget in the "
+        f"- metric: {opt.metric}; baseline: {opt.baseline}",
+        f"- intervals: {band} ({how}); t-tests at α = {opt.alpha:g}; initial budget in the "
         f"penalty matrix: {'yes' if opt.include_initial_budget else 'no'}",
         f"- cycle runs: {len(cycles)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
         f"- reference runs: {'none (no reference.csv)' if refs is None else len(refs)}",
         f"- missing or failed runs: {len(missing)} (listed in missing.csv)",
         f"- {_friedman_note(friedman, opt)}",
+        f"- claims (claims.md): {verdicts}",
         "- definitions: docs/metrics.md",
         "",
     ]
@@ -566,9 +878,14 @@ __all__ = [
     "build_report",
     "collect_candidates",
     "collect_diagnostics",
+    "cost_summary",
+    "describe_interval",
+    "effect_curves",
+    "effects_summary",
     "expected_outputs",
     "final_accuracy",
     "informativeness_curves",
+    "interval_spec",
     "kl_curves",
     "load_summary",
     "missing_runs",

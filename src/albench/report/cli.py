@@ -45,11 +45,13 @@ def report(args: argparse.Namespace) -> int:
     from albench.config import ReportConfig, load_config
     from albench.report.build import build_report
 
-    options = load_config(args.config).report if args.config is not None else ReportConfig()
+    config = load_config(args.config) if args.config is not None else None
+    options = config.report if config is not None else ReportConfig()
     if args.metric:
         options = replace(options, metric=args.metric)
+    models = {name: d.model for name, d in config.datasets.items()} if config else None
     results = args.results if args.results is not None else args.summary.resolve().parents[1]
-    paths = build_report(args.summary, results, args.out, options)
+    paths = build_report(args.summary, results, args.out, options, models)
     notes = args.out / "notes.md"
     print(f"report: {len(paths)} files -> {args.out} (notes: {notes})")
     return 0

@@ -49,20 +49,34 @@ class _Themed:
         return False
 
 
-def sampler_styles(names: Sequence[str]) -> dict[str, dict]:
+def sampler_styles(names: Sequence[str], references: Sequence[str] = ()) -> dict[str, dict]:
     """Colour (seaborn ``colorblind``), marker and line style per name, stable in input order.
 
-    Beyond 10 names colours repeat with a dashed line so every entry stays distinct.
+    Controls and references (``references``) are dashed with open markers, so they
+    stand apart from the competing methods in every figure. Beyond 10 names
+    colours repeat with a dash-dot line so every entry stays distinct.
     """
     palette = sns.color_palette("colorblind", 10)
+    apart = set(references)
     return {
         name: {
             "color": palette[k % 10],
             "marker": MARKERS[k % len(MARKERS)],
-            "linestyle": "-" if k < 10 else "--",
+            "linestyle": "--" if name in apart else ("-" if k < 10 else "-."),
+            "fillstyle": "none" if name in apart else "full",
         }
         for k, name in enumerate(names)
     }
+
+
+def seeds_text(n_seeds) -> str:
+    """``"n = 3 seeds"`` or ``"n = 2–3 seeds"`` from the seed counts behind a figure's points."""
+    values = [int(v) for v in pd.Series(n_seeds).dropna()]
+    if not values:
+        return "no seeds"
+    low, high = min(values), max(values)
+    n = f"{low}" if low == high else f"{low}–{high}"
+    return f"n = {n} seed{'s' if high != 1 else ''}"
 
 
 def _palette_names(order: Sequence[str], names) -> list[str]:
@@ -96,6 +110,13 @@ def message_figure(title: str, message: str, stem: str | Path) -> list[Path]:
         ax.set_title(title, loc="left", fontweight="bold")
         ax.text(0.0, 0.75, _wrap(message, 80), va="top", ha="left", transform=ax.transAxes)
         return save(fig, stem)
+
+
+def _suptitle(fig: Figure, text: str, fontsize: str = "medium", legend: bool = True) -> None:
+    """A left-aligned figure title wrapped to the panels' width, clear of the legend."""
+    room = fig.get_figwidth() - (4.0 if legend else 0.5)
+    width = max(40, int(room * 10))  # about 10 characters per inch at the medium size
+    fig.suptitle(_wrap(text, width), fontsize=fontsize, x=0.01, ha="left")
 
 
 def _wrap(text: str, width: int) -> str:
@@ -157,6 +178,47 @@ def _legend(fig: Figure, handles, labels, title: str | None = None) -> None:
         fig.legend(handles, labels, loc="outside right upper", title=title, frameon=False)
 
 
+HEADER = "__header__"
+
+
+def _grouped_legend(
+    fig: Figure,
+    handles: dict[str, Line2D],
+    order: Sequence[str],
+    references: Sequence[str],
+    title: str | None,
+    extra: Sequence[tuple[Line2D, str]] = (),
+    reference_title: str = "controls & references\n(not ranked)",
+) -> None:
+    """One legend: the methods, then a bold sub-heading and the controls and references."""
+    apart = set(references)
+    methods = [n for n in order if n in handles and n not in apart]
+    others = [n for n in order if n in handles and n in apart]
+    entries = [(handles[n], n) for n in methods]
+    if others:
+        blank = Line2D([], [], linestyle="none", marker=None, label=HEADER)
+        entries += [(blank, reference_title)] + [(handles[n], n) for n in others]
+    entries += list(extra)
+    if not entries:
+        return
+    legend = fig.legend(
+        [h for h, _ in entries],
+        [lab for _, lab in entries],
+        loc="outside right upper",
+        title=title,
+        frameon=False,
+    )
+    for (handle, _), text in zip(entries, legend.get_texts(), strict=True):
+        if handle.get_label() == HEADER:
+            text.set_fontweight("bold")
+
+
+def _clip_percent(ax) -> None:
+    """Keep a percentage axis within [0, 100]: t bands of bounded values can run past it."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, 0.0), min(high, 100.0))
+
+
 def band_alpha(n_lines: int) -> float:
     """Opacity of CI bands: lighter when many overlap, so the lines stay readable."""
     return 0.15 if n_lines <= 4 else 0.07
@@ -168,6 +230,7 @@ def _band(ax, x, mean, low, high, style: dict, label: str, alpha: float = 0.15) 
         mean,
         color=style["color"],
         marker=style["marker"],
+        fillstyle=style.get("fillstyle", "full"),
         markersize=5,
         linestyle=style["linestyle"],
         linewidth=1.8,
@@ -182,16 +245,18 @@ def relative_improvement_figure(
     samplers: Sequence[str],
     baseline: str,
     stem: str | Path,
-    level: float = 0.95,
+    band: str = "95% t interval over seeds",
+    references: Sequence[str] = (),
 ) -> list[Path]:
-    """TiDAL poster grid: RI (%) over the baseline vs labeled images, CI bands, dashed zero.
+    """TiDAL poster grid: RI (%) over the baseline vs labeled images, interval bands, dashed zero.
 
     Args:
         curves: :func:`albench.report.metrics.improvement_curves` output.
         samplers: legend order (the baseline is skipped).
         baseline: the reference sampler (the zero line).
         stem: output path without extension.
-        level: CI level (for the legend).
+        band: what the bands are (legend title), e.g. ``IntervalSpec.describe(...)``.
+        references: controls and references, drawn dashed in their own legend group.
     """
     if curves.empty:
         return message_figure(
@@ -199,13 +264,13 @@ def relative_improvement_figure(
             f"No sampler could be paired with a finished {baseline!r} run (see notes.md).",
             stem,
         )
-    styles = sampler_styles(samplers)
+    styles = sampler_styles(samplers, references)
     with _Themed():
         fig, axes, placed = _grid(_settings(curves))
         handles = {}
         for (dataset, ratio), ax in placed.items():
             at = curves[(curves["dataset"] == dataset) & (curves["imbalance_ratio"] == ratio)]
-            ax.axhline(0, color="0.25", linestyle="--", linewidth=1.2, zorder=1)
+            ax.axhline(0, color="0.25", linestyle=":", linewidth=1.2, zorder=1)
             _budget_ticks(ax, at["num_labeled"])
             for sampler in samplers:
                 run = at[at["sampler"] == sampler].sort_values("num_labeled")
@@ -222,14 +287,111 @@ def relative_improvement_figure(
                     band_alpha(len(samplers) - 1),
                 )
         _label_grid(axes, X_LABELED, f"relative improvement over {baseline} (%)")
-        zero = Line2D([], [], color="0.25", linestyle="--", label=f"{baseline} (0 %)")
-        names = [s for s in samplers if s in handles]
-        _legend(
+        _suptitle(
             fig,
-            [*(handles[s] for s in names), zero],
-            [*names, f"{baseline} (0 %)"],
-            title=f"mean over seeds,\n{level:.0%} bootstrap CI",
+            f"Relative improvement over {baseline}, paired by seed: mean over seeds "
+            f"({seeds_text(curves['n_seeds'])})",
+            fontsize="medium",
         )
+        zero = Line2D([], [], color="0.25", linestyle=":")
+        _grouped_legend(
+            fig,
+            handles,
+            samplers,
+            references,
+            title=_wrap(f"mean, band: {band}", 26),
+            extra=[(zero, f"{baseline} (0 %)")],
+        )
+        return save(fig, stem)
+
+
+def selection_effect_figure(
+    total: pd.DataFrame,
+    selection: pd.DataFrame,
+    training: pd.DataFrame,
+    controls: dict[str, str],
+    baseline: str,
+    stem: str | Path,
+    band: str = "95% t interval over seeds",
+    palette_order: Sequence[str] = (),
+) -> list[Path]:
+    """Selection vs total effect of every method that has its own random control.
+
+    One panel per setting. Per method m with control c, all in RI (%), paired by seed:
+    solid = selection effect (m over c), dashed = total effect (m over the
+    baseline), dotted (open markers, the control's colour) = training effect (c
+    over the baseline).
+
+    Args:
+        total, selection, training: :func:`albench.report.metrics.improvement_curves`
+            of m vs the baseline, m vs c, and c vs the baseline.
+        controls: method → its control (only methods whose control ran).
+    """
+    if selection.empty:
+        return message_figure(
+            "Selection vs total effect",
+            "No method in this run has its random control (e.g. tidal_entropy / tidal_margin "
+            "with tidal_random, ll4al with ll4al_random) with finished paired runs, so the "
+            "selection effect (method − control) cannot be separated from the training effect "
+            "(control − random).",
+            stem,
+        )
+    styles = sampler_styles(_palette_names(palette_order, [*controls, *controls.values()]))
+    looks = {
+        "selection": ("-", "full"),
+        "total": ("--", "full"),
+        "training": (":", "none"),
+    }
+    with _Themed():
+        fig, axes, placed = _grid(_settings(selection))
+        handles: dict[str, Line2D] = {}
+        for (dataset, ratio), ax in placed.items():
+            ax.axhline(0, color="0.25", linestyle="-", linewidth=0.8, zorder=1)
+
+            def at(frame, dataset=dataset, ratio=ratio):
+                return frame[(frame["dataset"] == dataset) & (frame["imbalance_ratio"] == ratio)]
+
+            _budget_ticks(ax, at(selection)["num_labeled"])
+            drawn_controls = set()
+            for method, control in controls.items():
+                for kind, frame, name, colour_of in (
+                    ("selection", selection, method, method),
+                    ("total", total, method, method),
+                    ("training", training, control, control),
+                ):
+                    if kind == "training" and control in drawn_controls:
+                        continue
+                    run = at(frame)
+                    run = run[run["sampler"] == name].sort_values("num_labeled")
+                    if run.empty:
+                        continue
+                    dash, fill = looks[kind]
+                    style = {**styles[colour_of], "linestyle": dash, "fillstyle": fill}
+                    label = {
+                        "selection": f"{method} − {control} (selection)",
+                        "total": f"{method} − {baseline} (total)",
+                        "training": f"{control} − {baseline} (training)",
+                    }[kind]
+                    handles[label] = _band(
+                        ax,
+                        run["num_labeled"],
+                        run["ri_mean"],
+                        run["ri_ci_low"],
+                        run["ri_ci_high"],
+                        style,
+                        label,
+                        band_alpha(3 * len(controls)),
+                    )
+                    if kind == "training":
+                        drawn_controls.add(control)
+        _label_grid(axes, X_LABELED, "relative improvement (%)")
+        _suptitle(
+            fig,
+            "Selection effect (method over its own random control) vs total effect (over "
+            f"{baseline}), paired by seed: mean over seeds ({seeds_text(selection['n_seeds'])})",
+            fontsize="medium",
+        )
+        _legend(fig, list(handles.values()), list(handles), title=_wrap(f"mean, band: {band}", 26))
         return save(fig, stem)
 
 
@@ -239,7 +401,8 @@ def accuracy_figure(
     samplers: Sequence[str],
     metric_label: str,
     stem: str | Path,
-    level: float = 0.95,
+    band: str = "95% t interval over seeds",
+    apart: Sequence[str] = (),
 ) -> list[Path]:
     """Absolute accuracy (%) vs labeled images per setting, with the full-data accuracy line.
 
@@ -247,10 +410,12 @@ def accuracy_figure(
         curves: :func:`albench.report.metrics.summarise` of the metric (in %) by
             setting × sampler × cycle, plus ``num_labeled``.
         references: per setting ``mean`` (%) and ``n_seeds`` of the full-data runs.
+        band: what the bands are (legend title).
+        apart: controls and references, drawn dashed in their own legend group.
     """
     if curves.empty:
         return message_figure(f"Test {metric_label}", "No finished cycle (see missing.csv).", stem)
-    styles = sampler_styles(samplers)
+    styles = sampler_styles(samplers, apart)
     with _Themed():
         fig, axes, placed = _grid(_settings(curves))
         handles, full = {}, None
@@ -276,7 +441,7 @@ def accuracy_figure(
             if not ref.empty and not math.isnan(ref["mean"].iloc[0]):
                 full = ax.axhline(ref["mean"].iloc[0], color="black", linestyle=":", linewidth=1.6)
                 ax.annotate(
-                    f"full data {ref['mean'].iloc[0]:.1f}",
+                    f"full data {ref['mean'].iloc[0]:.1f} ({seeds_text(ref['n_seeds'])})",
                     xy=(1, ref["mean"].iloc[0]),
                     xycoords=("axes fraction", "data"),
                     xytext=(-4, -4),
@@ -285,14 +450,16 @@ def accuracy_figure(
                     va="top",
                     fontsize="small",
                 )
+            _clip_percent(ax)
         _label_grid(axes, X_LABELED, f"test {metric_label} (%)")
-        names = [s for s in samplers if s in handles]
-        extra = ([full], ["all-data reference"]) if full is not None else ([], [])
-        _legend(
+        _suptitle(
             fig,
-            [handles[s] for s in names] + extra[0],
-            names + extra[1],
-            title=f"mean over seeds,\n{level:.0%} bootstrap CI",
+            f"Test {metric_label}: mean over seeds ({seeds_text(curves['n_seeds'])})",
+            fontsize="medium",
+        )
+        extra = [(full, "all-data reference (mean)")] if full is not None else []
+        _grouped_legend(
+            fig, handles, samplers, apart, title=_wrap(f"mean, band: {band}", 26), extra=extra
         )
         return save(fig, stem)
 
@@ -303,8 +470,15 @@ def penalty_figure(
     n_settings: int,
     stem: str | Path,
     alpha: float = 0.05,
+    seeds: str = "",
+    scope: str = "",
 ) -> list[Path]:
-    """Heatmap of the penalty matrix P[i, j] (row i beat column j) with column means below."""
+    """Heatmap of the penalty matrix P[i, j] (row i beat column j) with column means below.
+
+    Args:
+        seeds: the shared-seed counts of the t-tests (``seeds_text``), for the title.
+        scope: which samplers are in the matrix (e.g. methods only), for the title.
+    """
     k = len(matrix)
     if k < 2 or n_settings == 0:
         return message_figure(
@@ -336,10 +510,13 @@ def penalty_figure(
         top.set_xlabel("")
         top.set_ylabel("sampler i (row) beat …")
         top.tick_params(axis="y", labelrotation=0)
-        fig.suptitle(
-            f"P[i, j]: row i significantly better than column j (paired t-test, "
-            f"α = {alpha:g}); max = {n_settings}",
-            fontsize="medium",
+        detail = ", ".join(p for p in (seeds, scope) if p)
+        _suptitle(
+            fig,
+            f"P[i, j]: row i significantly better than column j (paired t-test over "
+            f"seeds, α = {alpha:g}, no correction); max = {n_settings}"
+            + (f"\n{detail}" if detail else ""),
+            legend=False,
         )
         top.tick_params(axis="x", labelrotation=45)
         means = column_means.reindex(matrix.columns).to_frame().T
@@ -365,13 +542,18 @@ def penalty_figure(
 
 
 def critical_difference_figure(
-    result: FriedmanResult, stem: str | Path, alpha: float = 0.05, palette_order: Sequence[str] = ()
+    result: FriedmanResult,
+    stem: str | Path,
+    alpha: float = 0.05,
+    palette_order: Sequence[str] = (),
+    detail: str = "",
 ) -> list[Path]:
     """Critical-difference diagram (Demšar 2006) of the average ranks over settings.
 
     When the Friedman test ran: scikit-posthocs' diagram, crossbars joining
     samplers the Nemenyi test cannot separate at ``alpha``. When skipped: the
-    average ranks on a rank axis, titled with the reason.
+    average ranks on a rank axis, titled with the reason. ``detail`` (seeds per
+    mean AUBC, which samplers are ranked) is appended to the title.
     """
     ranks = result.ranks.sort_values()
     if ranks.empty:
@@ -398,7 +580,7 @@ def critical_difference_figure(
                 f"Average rank of mean AUBC over {result.n_blocks} settings (1 = best). "
                 f"Friedman χ² = {result.statistic:.2f}, p = {result.pvalue:.3g} "
                 f"({verdict} equal ranks at α = {alpha:g}); Nemenyi CD = "
-                f"{result.critical_difference:.2f}",
+                f"{result.critical_difference:.2f}" + (f". {detail}" if detail else ""),
                 fontsize="medium",
                 wrap=True,
             )
@@ -414,7 +596,8 @@ def critical_difference_figure(
             ax.set_title(
                 _wrap(
                     f"Critical-difference diagram not drawn: {result.reason}. "
-                    "Shown: average ranks only, no significance test.",
+                    "Shown: average ranks only, no significance test."
+                    + (f" {detail}" if detail else ""),
                     95,
                 ),
                 fontsize="medium",
@@ -424,7 +607,10 @@ def critical_difference_figure(
 
 
 def informativeness_figure(
-    curves: pd.DataFrame, stem: str | Path, level: float = 0.95, palette_order: Sequence[str] = ()
+    curves: pd.DataFrame,
+    stem: str | Path,
+    band: str = "95% t interval over seeds",
+    palette_order: Sequence[str] = (),
 ) -> list[Path]:
     """Accuracy of the cycle-0 model on the top-x% candidates ranked by each score.
 
@@ -472,8 +658,15 @@ def informativeness_figure(
             overall = at["overall"].median()
             ax.axhline(overall, color="0.3", linestyle=":", linewidth=1.2)
             ax.set_xlim(0, 100)
+            _clip_percent(ax)
         _label_grid(
             axes, "top x% of the scored candidates (ranked by score)", "model accuracy on them (%)"
+        )
+        _suptitle(
+            fig,
+            "Cycle-0 model's accuracy on the top-x% candidates by each score: mean over seeds "
+            f"({seeds_text(curves['n_seeds'])}); lower curve = more informative score",
+            fontsize="medium",
         )
         ref = Line2D([], [], color="0.3", linestyle=":")
         names = list(handles)
@@ -481,20 +674,33 @@ def informativeness_figure(
             fig,
             [*(handles[s] for s in names), ref],
             [*names, "accuracy on all candidates"],
-            title=f"score (lower curve =\nmore informative),\n{level:.0%} CI over seeds",
+            title=_wrap(f"score; mean, band: {band}", 26),
         )
         return save(fig, stem)
 
 
+KL_VIEW_TITLES = {
+    "clean": "actual TD in the clean eval view",
+    "train": "actual TD in TiDAL's target view (train-mode BN, augmentation)",
+}
+
+
 def tidal_kl_figure(
-    kl: pd.DataFrame, stem: str | Path, level: float = 0.95, palette_order: Sequence[str] = ()
+    kl: pd.DataFrame,
+    stem: str | Path,
+    band: str = "95% t interval over seeds",
+    palette_order: Sequence[str] = (),
 ) -> list[Path]:
     """KL(actual TD ‖ TiDAL's predicted TD) vs KL(actual TD ‖ snapshot) per cycle.
 
+    One row of panels per setting, one column per view in which the actual TD was
+    recorded (the clean eval view; TiDAL's own target view when present).
+
     Args:
-        kl: one row per setting × sampler × quantity × cycle with ``num_labeled``,
-            ``mean``, ``ci_low``, ``ci_high``; ``quantity`` is ``predicted`` or
-            ``snapshot``.
+        kl: one row per setting × sampler × view × quantity × cycle with
+            ``num_labeled``, ``mean``, ``ci_low``, ``ci_high``, ``n_seeds``;
+            ``quantity`` is ``predicted`` or ``snapshot``, ``view`` ``clean`` or ``train``.
+        band: what the error bars are (legend title).
         palette_order: the experiment's samplers (keeps colours as in the other figures).
     """
     if kl.empty:
@@ -508,40 +714,61 @@ def tidal_kl_figure(
     styles = sampler_styles(_palette_names(palette_order, samplers))
     looks = {"predicted": ("-", "o", "full"), "snapshot": ("--", "s", "none")}
     labels = {"predicted": "KL(actual ‖ predicted TD)", "snapshot": "KL(actual ‖ snapshot)"}
+    views = [v for v in KL_VIEW_TITLES if v in set(kl["view"])]
+    settings = _settings(kl)
     with _Themed():
-        fig, axes, placed = _grid(_settings(kl))
+        fig = Figure(
+            figsize=(5.6 * len(views) + 3.2, 4.3 * len(settings) + 0.6), layout="constrained"
+        )
+        axes = fig.subplots(len(settings), len(views), squeeze=False)
         used = set()
-        for (dataset, ratio), ax in placed.items():
-            at = kl[(kl["dataset"] == dataset) & (kl["imbalance_ratio"] == ratio)]
-            _budget_ticks(ax, at["num_labeled"])
-            for sampler in samplers:
-                for quantity, (dash, marker, fill) in looks.items():
-                    line = at[(at["sampler"] == sampler) & (at["quantity"] == quantity)]
-                    if line.empty:
-                        continue
-                    line = line.sort_values("num_labeled")
-                    mean = line["mean"].to_numpy(float)
-                    err = np.vstack(
-                        [
-                            mean - line["ci_low"].to_numpy(float),
-                            line["ci_high"].to_numpy(float) - mean,
-                        ]
-                    )  # (2, n)
-                    ax.errorbar(
-                        line["num_labeled"],
-                        mean,
-                        yerr=err,
-                        color=styles[sampler]["color"],
-                        linestyle=dash,
-                        marker=marker,
-                        fillstyle=fill,
-                        markersize=7,
-                        capsize=3,
-                        linewidth=1.6,
-                        markeredgewidth=1.5,
-                    )
-                    used.add((sampler, quantity))
-        _label_grid(axes, X_LABELED, "mean KL divergence (nats)")
+        for i, (dataset, ratio) in enumerate(settings):
+            for j, view in enumerate(views):
+                ax = axes[i, j]
+                ax.set_title(
+                    _wrap(f"{setting_label(dataset, ratio)}: {KL_VIEW_TITLES[view]}", 48),
+                    fontsize="medium",
+                )
+                at = kl[
+                    (kl["dataset"] == dataset)
+                    & (kl["imbalance_ratio"] == ratio)
+                    & (kl["view"] == view)
+                ]
+                _budget_ticks(ax, at["num_labeled"])
+                for sampler in samplers:
+                    for quantity, (dash, marker, fill) in looks.items():
+                        line = at[(at["sampler"] == sampler) & (at["quantity"] == quantity)]
+                        if line.empty:
+                            continue
+                        line = line.sort_values("num_labeled")
+                        mean = line["mean"].to_numpy(float)
+                        err = np.vstack(
+                            [
+                                mean - line["ci_low"].to_numpy(float),
+                                line["ci_high"].to_numpy(float) - mean,
+                            ]
+                        )  # (2, n)
+                        ax.errorbar(
+                            line["num_labeled"],
+                            mean,
+                            yerr=err,
+                            color=styles[sampler]["color"],
+                            linestyle=dash,
+                            marker=marker,
+                            fillstyle=fill,
+                            markersize=7,
+                            capsize=3,
+                            linewidth=1.6,
+                            markeredgewidth=1.5,
+                        )
+                        used.add((sampler, quantity))
+        _label_grid(axes, X_LABELED, "mean KL divergence over the scored subset (nats)")
+        _suptitle(
+            fig,
+            "TiDAL diagnostic: KL from the actual training dynamics, mean over seeds "
+            f"({seeds_text(kl['n_seeds'])}); lower = closer",
+            fontsize="medium",
+        )
         handles, names = [], []
         for sampler in samplers:
             for quantity, (dash, marker, fill) in looks.items():
@@ -559,7 +786,7 @@ def tidal_kl_figure(
                         )
                     )
                     names.append(f"{sampler}:\n{labels[quantity]}")
-        _legend(fig, handles, names, title=f"mean over seeds, {level:.0%} CI")
+        _legend(fig, handles, names, title=_wrap(f"mean, error bars: {band}", 26))
         return save(fig, stem)
 
 
@@ -664,6 +891,8 @@ __all__ = [
     "relative_improvement_figure",
     "sampler_styles",
     "save",
+    "seeds_text",
+    "selection_effect_figure",
     "tail_scatter_figure",
     "tidal_kl_figure",
 ]

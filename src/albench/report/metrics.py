@@ -5,6 +5,11 @@ arrays and return new tables; nothing is read or written here. A *setting* is
 one dataset × imbalance ratio; a *run* is one setting × sampler × seed; a
 *budget* is one cycle's number of labeled samples.
 
+Every interval is an interval of a mean over seeds (:class:`IntervalSpec`): the
+Student-t interval by default, the percentile bootstrap or BCa on request.
+Samplers have a *role* (:func:`sampler_roles`): methods compete; controls and
+references are shown apart and kept out of ranks and significance matrices.
+
 Exclusions are never silent: functions that drop rows also return
 :class:`Note` records saying what was dropped and why.
 """
@@ -47,6 +52,60 @@ def ok_rows(cycles: pd.DataFrame) -> pd.DataFrame:
     return cycles[cycles["status"] == "ok"].copy()
 
 
+ROLES = ("method", "control", "reference")
+
+
+def sampler_roles(
+    cycles: pd.DataFrame, fallback=None
+) -> tuple[dict[str, str], dict[str, str | None], list[Note]]:
+    """Role (method / control / reference) and own random control of every sampler.
+
+    Read from the ``role`` and ``control`` columns of ``cycles.csv`` (the
+    cycle writes them into ``metrics.json``): the first non-empty value among a
+    sampler's rows. A sampler without a recorded role (results written before
+    roles existed) gets ``fallback(name)`` — a ``(role, control)`` pair or None
+    — and otherwise ``"method"``; each such case is noted.
+
+    Returns:
+        ``(roles, controls, notes)``; ``controls`` maps a sampler to its control's
+        name or None.
+    """
+    roles: dict[str, str] = {}
+    controls: dict[str, str | None] = {}
+    notes: list[Note] = []
+    for sampler in pd.unique(cycles["sampler"]):
+        rows = cycles[cycles["sampler"] == sampler]
+        role = _first_text(rows, "role")
+        control = _first_text(rows, "control")
+        if role is None:
+            found = fallback(sampler) if fallback is not None else None
+            if found is not None:
+                role, control = found
+                source = "the sampler registry"
+            else:
+                role, source = "method", "the default"
+            notes.append(
+                Note("roles", f"{sampler}: no role in cycles.csv; {role!r} taken from {source}")
+            )
+        if role not in ROLES:
+            raise ValueError(f"sampler {sampler!r} has role {role!r}; valid roles: {ROLES}")
+        roles[sampler], controls[sampler] = role, control
+    return roles, controls, notes
+
+
+def _first_text(rows: pd.DataFrame, column: str) -> str | None:
+    if column not in rows.columns:
+        return None
+    values = [v for v in rows[column].tolist() if isinstance(v, str) and v.strip()]
+    return values[0].strip() if values else None
+
+
+def order_by_role(samplers: list[str], roles: dict[str, str]) -> list[str]:
+    """Methods first (in the given order), then controls and references."""
+    methods = [s for s in samplers if roles.get(s, "method") == "method"]
+    return methods + [s for s in samplers if s not in methods]
+
+
 def bootstrap_ci(
     values, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
@@ -85,30 +144,172 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
+# ----------------------------------------------------------------------------- intervals
+
+INTERVALS = ("t", "bootstrap", "bca")
+SMALL_N = 5  # intervals from fewer seeds are labelled as wide (t) or under-covering (bootstrap)
+BCA_MIN_N = 30  # BCa from this many seeds on (below, it under-covers like the percentile bootstrap)
+
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean over seeds.
+
+    ``mean ± t_{(1+level)/2, n−1} · s/√n`` with s the sample standard deviation
+    (ddof 1): exact coverage for normal values, whatever n. Undefined
+    ``(nan, nan)`` with fewer than two values; ``(v, v)`` when all values are
+    equal (s = 0). NaNs are ignored.
+
+    Args:
+        values: per-seed values (or per-seed paired differences).
+        level: confidence level in (0, 1).
+
+    Returns:
+        ``(low, high)``.
+    """
+    _check_level(level)
+    data = _finite(values)
+    if data.size < 2:
+        return math.nan, math.nan
+    mean = float(data.mean())
+    if np.ptp(data) < ZERO_SPREAD:
+        return mean, mean
+    half = float(stats.t.ppf((1 + level) / 2, data.size - 1) * data.std(ddof=1))
+    half /= math.sqrt(data.size)
+    return mean - half, mean + half
+
+
+def bca_interval(
+    values, level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
+    """Bias-corrected and accelerated bootstrap interval of the mean (scipy.stats.bootstrap).
+
+    Second-order accurate, but like every bootstrap it under-covers with few
+    values; the report uses it only from :data:`BCA_MIN_N` seeds on. ``(v, v)``
+    when all values are equal; ``(nan, nan)`` with fewer than two values.
+    """
+    _check_level(level)
+    data = _finite(values)
+    if data.size < 2:
+        return math.nan, math.nan
+    if np.ptp(data) < ZERO_SPREAD:
+        return float(data[0]), float(data[0])
+    result = stats.bootstrap(
+        (data,),
+        np.mean,
+        confidence_level=level,
+        n_resamples=n_resamples,
+        method="BCa",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+@dataclass(frozen=True)
+class IntervalSpec:
+    """How every interval over seeds is computed (``report.interval``; ``docs/metrics.md``).
+
+    Attributes:
+        method: ``"t"`` (Student t, the default), ``"bootstrap"`` (percentile
+            bootstrap; at n = 3 it is about [min, max] and covers ≈ 75 %) or
+            ``"bca"`` (BCa bootstrap from :data:`BCA_MIN_N` seeds, t below).
+        level: confidence level.
+        n_resamples: bootstrap resamples (bootstrap and BCa).
+        seed: seed of the bootstrap generator.
+    """
+
+    method: str = "t"
+    level: float = 0.95
+    n_resamples: int = 10_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in INTERVALS:
+            raise ValueError(f"interval {self.method!r} is not one of {', '.join(INTERVALS)}")
+        _check_level(self.level)
+        if self.n_resamples < 1:
+            raise ValueError(f"n_resamples must be >= 1, got {self.n_resamples}")
+
+    def used(self, n: int) -> str:
+        """The method actually used for n values (BCa falls back to t below BCA_MIN_N)."""
+        return "t" if self.method == "bca" and n < BCA_MIN_N else self.method
+
+    def compute(self, values) -> tuple[float, float, str]:
+        """``(low, high, method used)`` of the mean of ``values``."""
+        data = _finite(values)
+        method = self.used(data.size)
+        if method == "t":
+            low, high = t_interval(data, self.level)
+        elif method == "bca":
+            low, high = bca_interval(data, self.level, self.n_resamples, self.seed)
+        else:
+            low, high = bootstrap_ci(data, self.n_resamples, self.level, self.seed)
+        return low, high, method
+
+    def at_level(self, level: float) -> IntervalSpec:
+        """The same method at another level (Bonferroni-adjusted claim intervals)."""
+        return IntervalSpec(self.method, level, self.n_resamples, self.seed)
+
+    def describe(self, n_min: int | None = None, n_max: int | None = None) -> str:
+        """What the interval is, with the seed count and a warning below SMALL_N seeds.
+
+        ``describe(3, 3)`` → ``"95% t interval over seeds, n = 3 (fewer than 5 seeds:
+        wide)"``.
+        """
+        name = {
+            "t": "t interval",
+            "bootstrap": "percentile-bootstrap interval",
+            "bca": f"BCa bootstrap interval (t interval below {BCA_MIN_N} seeds)",
+        }[self.method]
+        text = f"{self.level:.0%} {name} over seeds"
+        if n_min is None or n_max is None:
+            return text
+        n = f"n = {n_min}" if n_min == n_max else f"n = {n_min}–{n_max}"
+        text += f", {n}"
+        if n_min < 2:
+            return (
+                text + " (one seed: no interval)"
+                if self.method != "bootstrap"
+                else (text + " (one seed: degenerate, the value itself)")
+            )
+        if n_min < SMALL_N:
+            warning = "under-covers, about [min, max]" if self.method == "bootstrap" else "wide"
+            return f"{text} (fewer than {SMALL_N} seeds: {warning})"
+        return text
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+
+def _finite(values) -> np.ndarray:
+    data = np.asarray(values, dtype=float).ravel()
+    return data[~np.isnan(data)]
+
+
 def summarise(
-    frame: pd.DataFrame,
-    by: list[str],
-    value: str,
-    n_resamples: int = 10_000,
-    level: float = 0.95,
-    seed: int = 0,
+    frame: pd.DataFrame, by: list[str], value: str, interval: IntervalSpec | None = None
 ) -> pd.DataFrame:
-    """Mean, sample std (ddof 1), bootstrap CI and seed count of ``value`` per group.
+    """Mean, sample std (ddof 1), interval and seed count of ``value`` per group.
 
     Args:
         frame: one row per seed (and group).
         by: grouping columns.
         value: the column summarised.
-        n_resamples, level, seed: passed to :func:`bootstrap_ci`.
+        interval: how the interval of the mean is computed (default: 95 % t).
 
     Returns:
         ``by`` columns plus ``mean``, ``std`` (NaN with one seed), ``ci_low``,
-        ``ci_high``, ``n_seeds`` and ``seeds`` (``"0;1;2"``).
+        ``ci_high``, ``ci_method`` (the method used), ``n_seeds`` and ``seeds``
+        (``"0;1;2"``).
     """
+    spec = interval or IntervalSpec()
     rows = []
     for key, group in frame.groupby(by, sort=True, dropna=False):
         values = group[value].to_numpy(dtype=float)
-        low, high = bootstrap_ci(values, n_resamples, level, seed)
+        values = values[~np.isnan(values)]
+        low, high, used = spec.compute(values)
         rows.append(
             {
                 **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
@@ -116,106 +317,141 @@ def summarise(
                 "std": float(np.std(values, ddof=1)) if values.size > 1 else math.nan,
                 "ci_low": low,
                 "ci_high": high,
+                "ci_method": used,
                 "n_seeds": int(values.size),
                 "seeds": ";".join(str(s) for s in sorted(group["seed"].tolist())),
             }
         )
-    columns = [*by, "mean", "std", "ci_low", "ci_high", "n_seeds", "seeds"]
+    columns = [*by, "mean", "std", "ci_low", "ci_high", "ci_method", "n_seeds", "seeds"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def paired_differences(
+    cycles: pd.DataFrame,
+    pairs: dict[str, str],
+    metric: str = "accuracy",
+    scope: str = "relative improvement",
+) -> tuple[pd.DataFrame, list[Note]]:
+    """Per-seed relative improvement and difference of each sampler over its partner.
+
+    For every finished row of a sampler in ``pairs``, the partner row is the
+    finished row of ``pairs[sampler]`` with the same experiment, dataset, IR,
+    seed and cycle: ``ri = 100 * (acc - acc_partner) / acc_partner`` (%) and
+    ``delta = 100 * (acc - acc_partner)`` (accuracy points). Rows without a
+    finished partner, or whose partner's metric is 0, are excluded and noted.
+
+    Args:
+        cycles: a ``cycles.csv`` table.
+        pairs: sampler → partner (e.g. every sampler → ``random``, or a method →
+            its own random control).
+        metric: ``accuracy`` or ``balanced_accuracy``.
+        scope: the analysis named in the notes.
+
+    Returns:
+        ``(per_seed, notes)``; ``per_seed`` has the key columns, ``sampler``,
+        ``partner``, ``num_labeled``, ``value``, ``partner_value``, ``ri``, ``delta``.
+    """
+    if metric not in cycles.columns:
+        raise ValueError(f"unknown metric {metric!r}; valid: accuracy, balanced_accuracy")
+    ok = ok_rows(cycles)
+    columns = [*PAIR_KEYS, "sampler", "partner", "num_labeled", "value", "partner_value"]
+    columns += ["ri", "delta"]
+    notes: list[Note] = []
+    parts = []
+    for sampler, partner in pairs.items():
+        own = ok[ok["sampler"] == sampler].rename(columns={metric: "value"})
+        if own.empty:
+            continue
+        other = ok[ok["sampler"] == partner][[*PAIR_KEYS, metric]]
+        merged = own.merge(
+            other.rename(columns={metric: "partner_value"}), on=PAIR_KEYS, how="left"
+        )
+        merged["partner"] = partner
+        lacking = merged["partner_value"].isna()
+        for row in merged[lacking].itertuples():
+            notes.append(
+                Note(
+                    scope,
+                    (
+                        f"{setting_label(row.dataset, row.imbalance_ratio)}: {sampler} seed "
+                        f"{row.seed} cycle {row.cycle} excluded — its {partner} partner (same "
+                        "seed and cycle) did not finish"
+                    ),
+                )
+            )
+        zero = ~lacking & (merged["partner_value"] == 0)
+        for row in merged[zero].itertuples():
+            notes.append(
+                Note(
+                    scope,
+                    (
+                        f"{setting_label(row.dataset, row.imbalance_ratio)}: {sampler} seed "
+                        f"{row.seed} cycle {row.cycle} excluded — {partner} {metric} is 0 "
+                        "(ratio undefined)"
+                    ),
+                )
+            )
+        parts.append(merged[~lacking & ~zero])
+    if not parts:
+        return pd.DataFrame(columns=columns), notes
+    merged = pd.concat(parts, ignore_index=True)
+    merged["ri"] = 100.0 * (merged["value"] - merged["partner_value"]) / merged["partner_value"]
+    merged["delta"] = 100.0 * (merged["value"] - merged["partner_value"])
+    return merged[columns].reset_index(drop=True), notes
 
 
 def paired_improvement(
     cycles: pd.DataFrame, metric: str = "accuracy", baseline: str = "random"
 ) -> tuple[pd.DataFrame, list[Note]]:
-    """Per-seed relative improvement and difference against the baseline, paired by seed.
+    """Relative improvement and difference of every other sampler over the baseline, by seed.
 
-    For every finished (sampler ≠ baseline) row, the partner is the baseline's
-    row with the same experiment, dataset, IR, seed and cycle:
-    ``ri = 100 * (acc - acc_baseline) / acc_baseline`` (%) and
-    ``delta = 100 * (acc - acc_baseline)`` (accuracy points). Rows without a
-    finished partner are excluded and reported in the notes.
-
-    Args:
-        cycles: a ``cycles.csv`` table.
-        metric: ``accuracy`` or ``balanced_accuracy``.
-        baseline: the reference sampler.
-
-    Returns:
-        ``(per_seed, notes)``; ``per_seed`` has the key columns, ``num_labeled``,
-        ``value``, ``baseline_value``, ``ri`` and ``delta``.
+    :func:`paired_differences` with every sampler ≠ ``baseline`` paired with
+    ``baseline``; a note says so when the baseline is not in the results.
     """
     if metric not in cycles.columns:
         raise ValueError(f"unknown metric {metric!r}; valid: accuracy, balanced_accuracy")
-    ok = ok_rows(cycles)
-    columns = [*PAIR_KEYS, "sampler", "num_labeled", "value", "baseline_value", "ri", "delta"]
-    notes: list[Note] = []
     if baseline not in set(cycles["sampler"]):
-        notes.append(
-            Note(
-                "relative improvement",
-                f"no {baseline!r} sampler in the results: relative improvement cannot be computed",
-            )
+        note = Note(
+            "relative improvement",
+            f"no {baseline!r} sampler in the results: relative improvement cannot be computed",
         )
-        return pd.DataFrame(columns=columns), notes
-    base = ok[ok["sampler"] == baseline][[*PAIR_KEYS, metric]]
-    base = base.rename(columns={metric: "baseline_value"})
-    others = ok[ok["sampler"] != baseline].rename(columns={metric: "value"})
-    merged = others.merge(base, on=PAIR_KEYS, how="left")
-    lacking = merged["baseline_value"].isna()
-    for row in merged[lacking].itertuples():
-        notes.append(
-            Note(
-                "relative improvement",
-                (
-                    f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
-                    f"cycle {row.cycle} excluded — its {baseline} partner (same seed and cycle) did not "
-                    "finish"
-                ),
-            )
-        )
-    zero = ~lacking & (merged["baseline_value"] == 0)
-    for row in merged[zero].itertuples():
-        notes.append(
-            Note(
-                "relative improvement",
-                (
-                    f"{setting_label(row.dataset, row.imbalance_ratio)}: {row.sampler} seed {row.seed} "
-                    f"cycle {row.cycle} excluded — {baseline} {metric} is 0 (ratio undefined)"
-                ),
-            )
-        )
-    merged = merged[~lacking & ~zero].copy()
-    merged["ri"] = 100.0 * (merged["value"] - merged["baseline_value"]) / merged["baseline_value"]
-    merged["delta"] = 100.0 * (merged["value"] - merged["baseline_value"])
-    return merged[columns].reset_index(drop=True), notes
+        empty, _ = paired_differences(cycles.iloc[:0], {}, metric)
+        return empty, [note]
+    pairs = {s: baseline for s in pd.unique(cycles["sampler"]) if s != baseline}
+    return paired_differences(cycles, pairs, metric)
 
 
 def improvement_curves(
-    per_seed: pd.DataFrame, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0
+    per_seed: pd.DataFrame, interval: IntervalSpec | None = None
 ) -> pd.DataFrame:
-    """Mean over seeds (with bootstrap CI) of RI and Δ per setting × sampler × cycle.
+    """Mean over seeds (with interval) of RI and Δ per setting × sampler × cycle.
 
     Args:
-        per_seed: the output of :func:`paired_improvement`.
-        n_resamples, level, seed: passed to :func:`bootstrap_ci`.
+        per_seed: the output of :func:`paired_differences` / :func:`paired_improvement`.
+        interval: how intervals are computed (default: 95 % t).
 
     Returns:
-        One row per dataset × IR × sampler × cycle with ``num_labeled``,
+        One row per dataset × IR × sampler × cycle with ``partner``, ``num_labeled``,
         ``ri_mean``, ``ri_std``, ``ri_ci_low``, ``ri_ci_high``, ``delta_mean``,
-        ``delta_std``, ``delta_ci_low``, ``delta_ci_high``, ``n_seeds``, ``seeds``.
+        ``delta_std``, ``delta_ci_low``, ``delta_ci_high``, ``ci_method``,
+        ``n_seeds``, ``seeds``.
     """
     by = [*SETTING, "sampler", "cycle"]
     parts = []
     for value in ("ri", "delta"):
-        part = summarise(per_seed, by, value, n_resamples, level, seed)
+        part = summarise(per_seed, by, value, interval)
         part = part.rename(
             columns={c: f"{value}_{c}" for c in ("mean", "std", "ci_low", "ci_high")}
         )
         parts.append(part)
-    out = parts[0].merge(parts[1].drop(columns=["n_seeds", "seeds"]), on=by)
-    budgets = per_seed.groupby(by)["num_labeled"].median().rename("num_labeled").reset_index()
-    out = out.merge(budgets, on=by)
-    first = [*by, "num_labeled"]
+    out = parts[0].merge(parts[1].drop(columns=["n_seeds", "seeds", "ci_method"]), on=by)
+    extra = (
+        per_seed.groupby(by)
+        .agg(num_labeled=("num_labeled", "median"), partner=("partner", "first"))
+        .reset_index()
+    )
+    out = out.merge(extra, on=by)
+    first = [*by, "partner", "num_labeled"]
     return out[first + [c for c in out.columns if c not in first]]
 
 
@@ -599,23 +835,33 @@ def auroc(scores, positive) -> float:
 
 
 __all__ = [
+    "BCA_MIN_N",
+    "INTERVALS",
+    "ROLES",
     "SETTING",
+    "SMALL_N",
     "FriedmanResult",
+    "IntervalSpec",
     "Note",
     "PenaltyResult",
     "aubc",
     "aubc_per_run",
     "auroc",
     "average_ranks",
+    "bca_interval",
     "block_table",
     "bootstrap_ci",
     "friedman_test",
     "improvement_curves",
     "nemenyi_cd",
     "ok_rows",
+    "order_by_role",
+    "paired_differences",
     "paired_improvement",
     "penalty_matrix",
+    "sampler_roles",
     "setting_label",
     "summarise",
+    "t_interval",
     "top_fraction_accuracy",
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 FIGURES = {
     "relative_improvement": "Relative improvement over random",
+    "selection_effect": "Selection vs total effect",
     "accuracy_curves": "Accuracy vs labeled images",
     "penalty_matrix": "Pairwise penalty matrix",
     "critical_difference": "Critical-difference diagram",
@@ -21,6 +22,9 @@ TABLES = {
     "relative_improvement": "Relative improvement at the final budget",
     "penalty_matrix": "Pairwise penalty matrix",
     "ranking": "Ranks and penalty-matrix totals",
+    "effects": "Selection, training and total effect",
+    "cost": "Cost per cycle and what it buys",
+    "claims": "Claims of the papers: verdicts",
 }
 FIGURE_FORMATS = ("png", "pdf")
 TABLE_FORMATS = ("csv", "md", "tex", "html")
@@ -36,5 +40,6 @@ def expected_outputs(out_dir: str | Path) -> list[Path]:
         out / "tables" / "penalty_tests.csv",
         out / "missing.csv",
         out / "notes.md",
+        out / "claims.md",
         out / "metrics.json",
     ]

@@ -8,10 +8,17 @@ summaries of :mod:`albench.report.metrics` into tables:
 - :func:`final_accuracy_table` — dispersion paper Table 1: accuracy at the
   final budget, mean ± std over seeds, and relative to the full-data run;
 - :func:`cycle_accuracy_table` — accuracy at every budget, one section per setting;
-- :func:`aubc_table` — AUBC mean [95% CI];
-- :func:`improvement_table` — relative improvement over random at the final budget;
+- :func:`aubc_table` — AUBC mean [interval];
+- :func:`improvement_table` — relative improvement over random at the final budget,
+  with the selection effect over each method's own control;
+- :func:`effects_table` — selection, training and total effect in points;
+- :func:`cost_table` — seconds per cycle / query and peak memory beside the gains;
 - :func:`penalty_table` — the pairwise penalty matrix with its column means;
-- :func:`ranking_table` — average rank, penalty-matrix wins and losses.
+- :func:`ranking_table` — average rank, penalty-matrix wins and losses;
+- :func:`claims_table` — one verdict per claim of the papers.
+
+Controls and references get their own block (:func:`row_groups`) and are never
+set in bold: bold marks the best *method* of each column.
 """
 
 from __future__ import annotations
@@ -305,6 +312,8 @@ def write_table(table: Table, directory: str | Path) -> dict[str, Path]:
 
 # ----------------------------------------------------------------------------- builders
 
+APART_TITLE = "controls and references (not ranked, not bold)"
+
 
 def _settings(frame: pd.DataFrame) -> list[tuple[str, float]]:
     keys = frame[["dataset", "imbalance_ratio"]].drop_duplicates()
@@ -324,7 +333,52 @@ def _lookup(frame: pd.DataFrame, dataset: str, ratio: float, sampler: str) -> pd
     return None if hit.empty else hit.iloc[0]
 
 
-def final_accuracy_table(final: pd.DataFrame, samplers: list[str], metric_label: str) -> Table:
+def row_groups(rows: list[str], apart=()) -> list[tuple[str | None, list[str], bool]]:
+    """``(title, rows, bold?)`` blocks: the methods, then controls and references apart.
+
+    With no controls or references there is one untitled block; bold (best per
+    column) is only ever computed among the methods.
+    """
+    others = [r for r in rows if r in set(apart)]
+    methods = [r for r in rows if r not in set(apart)]
+    if not others:
+        return [(None, methods, True)]
+    blocks = [("methods", methods, True)] if methods else []
+    return [*blocks, (APART_TITLE, others, False)]
+
+
+def _grouped_sections(
+    title: str | None,
+    row_header: str,
+    rows: list[str],
+    columns: list[tuple[str, str]],
+    make_row,
+    apart=(),
+    higher_is_better: bool = True,
+    decimals: int = 1,
+) -> list[Section]:
+    """Sections for ``rows`` split by :func:`row_groups`; ``make_row(r)`` → (cells, values)."""
+    sections = []
+    for group, members, bold in row_groups(rows, apart):
+        cells, values = [], []
+        for row in members:
+            c, v = make_row(row)
+            cells.append(c)
+            values.append(v)
+        grid = np.array(values, dtype=float).reshape(len(members), len(columns))
+        mask = (
+            best_mask(grid, higher_is_better, decimals)
+            if bold
+            else np.zeros(grid.shape, dtype=bool)
+        )
+        heading = " — ".join(p for p in (title, group) if p) or None
+        sections.append(Section(heading, row_header, members, columns, cells, mask.tolist()))
+    return sections
+
+
+def final_accuracy_table(
+    final: pd.DataFrame, samplers: list[str], metric_label: str, apart=()
+) -> Table:
     """Dispersion paper Table 1: final-budget accuracy and its ratio to the full-data run.
 
     Args:
@@ -332,46 +386,57 @@ def final_accuracy_table(final: pd.DataFrame, samplers: list[str], metric_label:
             ``acc_std``, ``rel_mean``, ``rel_std``, ``n_seeds`` (accuracies in %).
         samplers: row order.
         metric_label: e.g. ``"accuracy"``.
+        apart: controls and references (their own block, never bold).
     """
     n_max = _n_max(final)
     settings = _settings(final)
-    columns, values, cells = [], [], []
+    columns = []
     for dataset, ratio in settings:
         at = final[(final["dataset"] == dataset) & (final["imbalance_ratio"] == ratio)]
         budget = int(at["num_labeled"].max()) if not at.empty else 0
         group = f"{setting_label(dataset, ratio)} ({budget} labeled)"
         columns += [(group, f"{metric_label} (%)"), (group, "% of full data")]
-    for sampler in samplers:
-        row_cells, row_values = [], []
+
+    def make_row(sampler):
+        cells, values = [], []
         for dataset, ratio in settings:
             hit = _lookup(final, dataset, ratio, sampler)
             if hit is None:
-                row_cells += ["n/a", "n/a"]
-                row_values += [math.nan, math.nan]
+                cells += ["n/a", "n/a"]
+                values += [math.nan, math.nan]
                 continue
-            row_cells += [
+            cells += [
                 mean_std(hit["acc_mean"], hit["acc_std"]) + seeds_mark(hit["n_seeds"], n_max),
                 mean_std(hit["rel_mean"], hit["rel_std"]) + seeds_mark(hit["n_seeds_rel"], n_max),
             ]
-            row_values += [hit["acc_mean"], hit["rel_mean"]]
-        cells.append(row_cells)
-        values.append(row_values)
-    bold = best_mask(np.array(values, dtype=float).reshape(len(samplers), len(columns)))
-    section = Section(None, "sampler", list(samplers), columns, cells, bold.tolist())
+            values += [hit["acc_mean"], hit["rel_mean"]]
+        return cells, values
+
+    sections = _grouped_sections(None, "sampler", list(samplers), columns, make_row, apart)
     caption = (
-        f"Test {metric_label} at the final budget (mean ± std over seeds, %) and relative "
-        "to the all-data reference (per-seed ratio acc/acc_full, mean ± std, %). "
-        "Best per column in bold."
+        f"Test {metric_label} at the final budget (mean ± sample std over seeds, %) and "
+        "relative to the all-data reference (per-seed ratio acc/acc_full, mean ± std, %). "
+        f"Best method per column in bold. Seeds per cell: {_seed_range(final)}."
     )
-    return Table("final_accuracy", caption, [section], final)
+    return Table("final_accuracy", caption, sections, final)
 
 
-def cycle_accuracy_table(curves: pd.DataFrame, samplers: list[str], metric_label: str) -> Table:
+def _seed_range(frame: pd.DataFrame, column: str = "n_seeds") -> str:
+    if column not in frame or frame.empty or frame[column].isna().all():
+        return "none"
+    low, high = int(frame[column].min()), int(frame[column].max())
+    return f"n = {low}" if low == high else f"n = {low}–{high}"
+
+
+def cycle_accuracy_table(
+    curves: pd.DataFrame, samplers: list[str], metric_label: str, apart=()
+) -> Table:
     """Accuracy at every budget (mean ± std over seeds, %), one section per setting.
 
     Args:
         curves: one row per setting × sampler × cycle with ``num_labeled``,
             ``mean``, ``std`` (in %), ``n_seeds``.
+        apart: controls and references (their own block per setting, never bold).
     """
     n_max = _n_max(curves)
     sections = []
@@ -381,64 +446,62 @@ def cycle_accuracy_table(curves: pd.DataFrame, samplers: list[str], metric_label
         budgets = {c: int(at[at["cycle"] == c]["num_labeled"].median()) for c in cycles}
         columns = [("labeled", str(budgets[c])) for c in cycles]
         rows = [s for s in samplers if s in set(at["sampler"])]
-        values = np.full((len(rows), len(cycles)), np.nan)
-        cells = []
-        for r, sampler in enumerate(rows):
-            line = []
-            for c, cycle in enumerate(cycles):
+
+        def make_row(sampler, at=at, cycles=cycles):
+            cells, values = [], []
+            for cycle in cycles:
                 hit = at[(at["sampler"] == sampler) & (at["cycle"] == cycle)]
                 if hit.empty:
-                    line.append("n/a")
+                    cells.append("n/a")
+                    values.append(math.nan)
                     continue
-                values[r, c] = hit["mean"].iloc[0]
-                line.append(
+                values.append(hit["mean"].iloc[0])
+                cells.append(
                     mean_std(hit["mean"].iloc[0], hit["std"].iloc[0])
                     + seeds_mark(hit["n_seeds"].iloc[0] if "n_seeds" in hit else None, n_max)
                 )
-            cells.append(line)
-        sections.append(
-            Section(
-                setting_label(dataset, ratio),
-                "sampler",
-                rows,
-                columns,
-                cells,
-                best_mask(values).tolist(),
-            )
+            return cells, values
+
+        sections += _grouped_sections(
+            setting_label(dataset, ratio), "sampler", rows, columns, make_row, apart
         )
     caption = (
-        f"Test {metric_label} (%) at every budget (number of labeled samples), mean ± std "
-        "over seeds. Best per column in bold."
+        f"Test {metric_label} (%) at every budget (number of labeled samples), mean ± sample "
+        f"std over seeds ({_seed_range(curves)}). Best method per column in bold."
     )
     return Table("cycle_accuracy", caption, sections, curves)
 
 
 def _per_setting_table(
-    name, caption, frame, samplers, label, cell, value, higher=True, row_filter=None
+    name, caption, frame, samplers, label, cell, value, higher=True, apart=(), notes=()
 ) -> Table:
     settings = _settings(frame)
-    rows = [s for s in samplers if row_filter is None or row_filter(s)]
     columns = [(setting_label(d, r), label) for d, r in settings]
-    values = np.full((len(rows), len(settings)), np.nan)
-    cells = []
-    for i, sampler in enumerate(rows):
-        line = []
-        for j, (dataset, ratio) in enumerate(settings):
+
+    def make_row(sampler):
+        cells, values = [], []
+        for dataset, ratio in settings:
             hit = _lookup(frame, dataset, ratio, sampler)
-            line.append("n/a" if hit is None else cell(hit))
-            if hit is not None:
-                values[i, j] = value(hit)
-        cells.append(line)
-    section = Section(None, "sampler", rows, columns, cells, best_mask(values, higher).tolist())
-    return Table(name, caption, [section], frame)
+            cells.append("n/a" if hit is None else cell(hit))
+            values.append(math.nan if hit is None else value(hit))
+        return cells, values
+
+    sections = _grouped_sections(None, "sampler", list(samplers), columns, make_row, apart, higher)
+    return Table(name, caption, sections, frame, notes=list(notes))
 
 
-def aubc_table(summary: pd.DataFrame, samplers: list[str], metric_label: str) -> Table:
-    """AUBC per setting: mean [95% bootstrap CI] over seeds, in % (see ``docs/metrics.md``)."""
+def aubc_table(
+    summary: pd.DataFrame, samplers: list[str], metric_label: str, interval: str, apart=()
+) -> Table:
+    """AUBC per setting: mean [interval] over seeds, in % (see ``docs/metrics.md``).
+
+    Args:
+        interval: what the bracketed interval is (``IntervalSpec.describe``), for the caption.
+    """
     caption = (
         f"Area under the budget curve of test {metric_label} (trapezoid over the number of "
-        "labeled samples divided by the budget range, %): mean [95% bootstrap CI over "
-        "seeds]. Best per column in bold."
+        "labeled samples divided by the budget range, %): mean over seeds [" + interval + "]. "
+        "Best method per column in bold."
     )
     return _per_setting_table(
         "aubc",
@@ -451,50 +514,194 @@ def aubc_table(summary: pd.DataFrame, samplers: list[str], metric_label: str) ->
             + seeds_mark(h["n_seeds"], _n_max(summary))
         ),
         lambda h: h["mean"],
+        apart=apart,
     )
 
 
 def improvement_table(
-    final: pd.DataFrame, samplers: list[str], baseline: str, metric_label: str
+    final: pd.DataFrame,
+    samplers: list[str],
+    baseline: str,
+    metric_label: str,
+    interval: str,
+    selection: pd.DataFrame | None = None,
+    apart=(),
 ) -> Table:
-    """Relative improvement over the baseline at the final budget: RI [CI] and Δ, per setting."""
+    """Relative improvement over the baseline at the final budget, and the selection effect.
+
+    Per setting: RI [interval] and Δ (total effect over the baseline) and, for a
+    method with its own random control, the selection RI [interval] over that
+    control (``n/a`` for samplers without one).
+
+    Args:
+        final: improvement curves (vs the baseline) at each setting's final budget.
+        interval: what the bracketed intervals are, for the caption.
+        selection: improvement curves of methods vs their controls at the final budget.
+    """
     n_max = _n_max(final)
     settings = _settings(final)
+    with_selection = selection is not None and not selection.empty
     rows = [s for s in samplers if s != baseline]
     columns = []
     for dataset, ratio in settings:
         columns += [
-            (setting_label(dataset, ratio), "RI (%) [95% CI]"),
+            (setting_label(dataset, ratio), f"RI vs {baseline} (%)"),
             (setting_label(dataset, ratio), "Δ (points)"),
         ]
-    values = np.full((len(rows), len(columns)), np.nan)
-    cells = []
-    for i, sampler in enumerate(rows):
-        line = []
-        for j, (dataset, ratio) in enumerate(settings):
+        if with_selection:
+            columns.append((setting_label(dataset, ratio), "selection RI vs own control (%)"))
+
+    def make_row(sampler):
+        cells, values = [], []
+        for dataset, ratio in settings:
             hit = _lookup(final, dataset, ratio, sampler)
+            sel = _lookup(selection, dataset, ratio, sampler) if with_selection else None
             if hit is None:
-                line += ["n/a", "n/a"]
+                cells += ["n/a", "n/a"]
+                values += [math.nan, math.nan]
+            else:
+                cells += [
+                    mean_ci(hit["ri_mean"], hit["ri_ci_low"], hit["ri_ci_high"], signed=True)
+                    + seeds_mark(hit["n_seeds"], n_max),
+                    fmt(hit["delta_mean"], 1, signed=True),
+                ]
+                values += [hit["ri_mean"], hit["delta_mean"]]
+            if not with_selection:
                 continue
-            line += [
-                mean_ci(hit["ri_mean"], hit["ri_ci_low"], hit["ri_ci_high"], signed=True)
-                + seeds_mark(hit["n_seeds"], n_max),
-                fmt(hit["delta_mean"], 1, signed=True),
-            ]
-            values[i, 2 * j], values[i, 2 * j + 1] = hit["ri_mean"], hit["delta_mean"]
-        cells.append(line)
-    section = Section(None, "sampler", rows, columns, cells, best_mask(values).tolist())
+            if sel is None:
+                cells.append("n/a")
+                values.append(math.nan)
+            else:
+                cells.append(
+                    mean_ci(sel["ri_mean"], sel["ri_ci_low"], sel["ri_ci_high"], signed=True)
+                    + f" vs {sel['partner']}"
+                    + seeds_mark(sel["n_seeds"], n_max)
+                )
+                values.append(sel["ri_mean"])
+        return cells, values
+
+    sections = _grouped_sections(None, "sampler", rows, columns, make_row, apart)
     caption = (
-        f"Relative improvement of test {metric_label} over {baseline} at the final budget, "
-        f"paired by seed: RI = 100·(acc − acc_{baseline})/acc_{baseline}, mean [95% "
-        f"bootstrap CI] over seeds, and Δ = mean difference in accuracy points. Best per "
-        "column in bold."
+        f"Relative improvement of test {metric_label} at the final budget, paired by seed. "
+        f"RI = 100·(acc − acc_{baseline})/acc_{baseline}: the total effect, mean over seeds "
+        f"[{interval}]; Δ = mean difference in accuracy points."
+        + (
+            " Selection RI = the same ratio against the method's own random control (same "
+            "training, random query), i.e. the effect of the query alone."
+            if with_selection
+            else ""
+        )
+        + " Best method per column in bold."
     )
-    return Table("relative_improvement", caption, [section], final)
+    return Table("relative_improvement", caption, sections, final)
+
+
+def effects_table(effects: pd.DataFrame, interval: str) -> Table:
+    """Selection, training and total effect (Δ, points) at the final budget.
+
+    Args:
+        effects: one row per setting × method with a control: ``method``, ``control``,
+            ``baseline``, and for each of ``total``, ``selection``, ``training``:
+            ``<e>_mean``, ``<e>_low``, ``<e>_high``, ``<e>_n``.
+        interval: what the bracketed intervals are, for the caption.
+    """
+    settings = _settings(effects) if not effects.empty else []
+    sections = []
+    columns = [
+        ("", "control"),
+        ("Δ (points) [interval]", "total: method − random"),
+        ("Δ (points) [interval]", "selection: method − control"),
+        ("Δ (points) [interval]", "training: control − random"),
+    ]
+    for dataset, ratio in settings:
+        at = effects[(effects["dataset"] == dataset) & (effects["imbalance_ratio"] == ratio)]
+        rows, cells = [], []
+        for row in at.itertuples():
+            rows.append(row.method)
+            line = [row.control]
+            for kind in ("total", "selection", "training"):
+                mean = getattr(row, f"{kind}_mean")
+                line.append(
+                    mean_ci(
+                        mean, getattr(row, f"{kind}_low"), getattr(row, f"{kind}_high"), 1, True
+                    )
+                    + f", n = {int(getattr(row, f'{kind}_n'))}"
+                    if not math.isnan(mean)
+                    else "n/a"
+                )
+            cells.append(line)
+        bold = [[False] * len(columns) for _ in rows]
+        sections.append(
+            Section(setting_label(dataset, ratio), "method", rows, columns, cells, bold)
+        )
+    if not sections:
+        sections = [
+            Section(
+                None,
+                "method",
+                ["(none)"],
+                [("", "note")],
+                [["no method in this run has its random control"]],
+                [[False]],
+            )
+        ]
+    caption = (
+        "Selection vs training effect at the final budget, paired by seed, in accuracy points: "
+        "total = method − random; selection = method − its own random control (same training "
+        "and auxiliary loss, random query); training = control − random. Per seed, total = "
+        f"selection + training. Mean over seeds [{interval}]; n = paired seeds."
+    )
+    return Table("effects", caption, sections, effects)
+
+
+COST_COLUMNS = (
+    ("train_s", "train s/cycle", 1),
+    ("score_s", "score s/query", 2),
+    ("select_s", "select s/query", 2),
+    ("total_s", "total s/cycle", 1),
+    ("peak_rss_mb", "peak RSS (MB)", 0),
+    ("ri_final", "RI final (%)", 1),
+    ("aubc", "AUBC (%)", 1),
+)
+
+
+def cost_table(cost: pd.DataFrame, samplers: list[str], baseline: str, apart=()) -> Table:
+    """Seconds per cycle (train, total) and per query (score, select), peak memory, and gains.
+
+    Args:
+        cost: one row per setting × sampler with the columns of :data:`COST_COLUMNS`
+            and ``n_cycles``, ``n_queries``.
+    """
+    sections = []
+    for dataset, ratio in _settings(cost):
+        at = cost[(cost["dataset"] == dataset) & (cost["imbalance_ratio"] == ratio)]
+        rows = [s for s in samplers if s in set(at["sampler"])]
+        columns = [("", label) for _, label, _ in COST_COLUMNS]
+
+        def make_row(sampler, at=at):
+            hit = at[at["sampler"] == sampler].iloc[0]
+            cells = [
+                fmt(hit[key], decimals, signed=key == "ri_final")
+                for key, _, decimals in COST_COLUMNS
+            ]
+            return cells, [math.nan] * len(COST_COLUMNS)
+
+        sections += _grouped_sections(
+            setting_label(dataset, ratio), "sampler", rows, columns, make_row, apart
+        )
+    caption = (
+        "Cost per sampler and setting, from cycles.csv: mean wall-clock seconds of training and "
+        "of the whole cycle job over every finished cycle; of scoring (building the scoring "
+        "context: forward passes, MC dropout, embeddings) and of selection over the querying "
+        "cycles (all but the last); the largest peak host RSS of any of its cycles. Beside it, "
+        f"what the sampler gains: mean RI over {baseline} at the final budget and mean AUBC. "
+        "Times depend on the machine and on what else ran on it."
+    )
+    return Table("cost", caption, sections, cost)
 
 
 def penalty_table(
-    matrix: pd.DataFrame, column_means: pd.Series, n_settings: int, alpha: float
+    matrix: pd.DataFrame, column_means: pd.Series, n_settings: int, alpha: float, scope: str = ""
 ) -> Table:
     """The penalty matrix P[i, j] (row i beat column j) and its column means (lower = better)."""
     samplers = list(matrix.index)
@@ -511,19 +718,19 @@ def penalty_table(
     caption = (
         f"Pairwise penalty matrix summed over {n_settings} setting(s): P[i, j] += 1/N_b for "
         f"every budget at which row i beat column j in a two-sided paired t-test over seeds "
-        f"(α = {alpha:g}); maximum entry = number of settings. Column mean = how often a "
-        "sampler was beaten (lower is better, best in bold)."
+        f"(α = {alpha:g}, no multiple-comparison correction); maximum entry = number of "
+        "settings. Column mean = how often a sampler was beaten (lower is better, best in bold)."
     )
-    return Table("penalty_matrix", caption, [section], data)
+    return Table("penalty_matrix", caption, [section], data, notes=[scope] if scope else [])
 
 
-def ranking_table(ranking: pd.DataFrame, friedman_note: str) -> Table:
+def ranking_table(ranking: pd.DataFrame, notes: list[str] | str) -> Table:
     """Average rank (by mean AUBC per setting) and penalty-matrix wins / losses per sampler.
 
     Args:
         ranking: columns sampler, ``mean_rank``, ``wins`` (row sum of P),
             ``beaten`` (column mean of P).
-        friedman_note: the Friedman result or why it was skipped.
+        notes: the Friedman result or why it was skipped, and which samplers are ranked.
     """
     rows = list(ranking["sampler"])
     columns = [("", "mean rank (AUBC)"), ("", "PPM wins (row sum)"), ("", "PPM beaten (col. mean)")]
@@ -535,13 +742,49 @@ def ranking_table(ranking: pd.DataFrame, friedman_note: str) -> Table:
             best_mask(values[:, 1:2], True, 2),
             best_mask(values[:, 2:], False, 2),
         ]
-    )
+    ).reshape(len(rows), 3)
     section = Section(None, "sampler", rows, columns, cells, bold.tolist())
     caption = (
         "Ranking: mean rank over settings of the mean AUBC (1 = best), and the pairwise "
         "penalty matrix's wins (row sum) and column mean (lower is better). Best in bold."
     )
-    return Table("ranking", caption, [section], ranking, notes=[friedman_note])
+    notes = [notes] if isinstance(notes, str) else list(notes)
+    return Table("ranking", caption, [section], ranking, notes=notes)
+
+
+def claims_table(results, frame: pd.DataFrame) -> Table:
+    """One row per claim: the claim, the comparison its verdict hinges on, and the verdict.
+
+    Args:
+        results: :class:`albench.report.claims.ClaimResult` list.
+        frame: :func:`albench.report.claims.claims_frame` (the CSV: every comparison).
+    """
+    rows, cells = [], []
+    for result in results:
+        rows.append(f"({result.spec.key})")
+        key = result.deciding()
+        digits = 4 if result.spec.unit == "nats" else 2
+        if key is None:
+            estimate = result.reason or "no comparison"
+        else:
+            estimate = (
+                f"{mean_ci(key.estimate, key.low, key.high, digits, True)} "
+                f"{result.spec.unit} ({key.label}, {setting_label(*key.setting)}, "
+                f"n={len(key.seeds)}; {len(result.primary)} comparison(s), "
+                f"{result.level:.2%} {key.method} intervals)"
+            )
+        cells.append([result.spec.statement, estimate, result.verdict])
+    columns = [("", "claim"), ("", "deciding comparison [interval]"), ("", "verdict")]
+    bold = [[False, False, True] for _ in rows]
+    section = Section(None, "", rows, columns, cells, bold)
+    caption = (
+        "Claims of TiDAL (a–c) and label dispersion (d–e) tested on this run. Each claim is "
+        "a set of paired comparisons with Bonferroni-adjusted intervals; its verdict follows "
+        "the rule of docs/metrics.md (supported iff every comparison's interval lies above 0; "
+        "not supported iff one lies below 0 or rules out the margin). Shown: the comparison "
+        "the verdict hinges on; claims.md gives every comparison and the scale."
+    )
+    return Table("claims", caption, [section], frame)
 
 
 __all__ = [
@@ -550,12 +793,16 @@ __all__ = [
     "Table",
     "aubc_table",
     "best_mask",
+    "claims_table",
+    "cost_table",
     "cycle_accuracy_table",
+    "effects_table",
     "final_accuracy_table",
     "improvement_table",
     "latex_escape",
     "penalty_table",
     "ranking_table",
+    "row_groups",
     "to_csv",
     "to_html",
     "to_latex",
