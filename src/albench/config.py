@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -122,9 +123,19 @@ class TrainConfig:
     paper's protocol is ``epochs=100, lr=0.02, milestones=(60, 80), gamma=0.2``.
     ``milestones`` beyond ``epochs`` are allowed (they never fire), as in the
     official code's ``[160, 260]``.
+
+    ``min_steps`` makes the training length independent of the labeled-set size:
+    with a fixed number of epochs a small labeled set gets few SGD steps (10 epochs
+    at batch 64 are 40 steps on 200 labels), and a model does not fit its labeled
+    set in 40 steps. :meth:`schedule` resolves the effective schedule of a cycle.
+    ``track_records`` spreads a fixed number of candidate-tracking passes over
+    that schedule, so a stretched 200-label cycle does not record 5× more often
+    than a 1,000-label one. ``crop_padding`` and ``hflip`` override the dataset's
+    augmentation (its cache records the published defaults).
     """
 
-    epochs: int = 200  # passes over the labeled set per cycle
+    epochs: int = 200  # passes over the labeled set per cycle (the nominal schedule)
+    min_steps: int | None = None  # floor on SGD steps per cycle; None = exactly `epochs` epochs
     batch_size: int = 128  # images per SGD step; the last partial batch is kept
     lr: float = 0.1  # initial learning rate, reset every cycle
     momentum: float = 0.9  # SGD momentum, in [0, 1)
@@ -137,6 +148,9 @@ class TrainConfig:
     channels_last: bool = True  # NHWC training batches: faster convolutions (CPU and AMP on CUDA)
     deterministic: bool | None = None  # deterministic kernels; None → True on CPU, False on CUDA
     track_interval: int = 1  # epochs between candidate-tracking passes (dispersion, actual TD)
+    track_records: int | None = None  # or: this many passes per cycle, evenly spaced
+    crop_padding: int | None = None  # random-crop padding in pixels; None = the dataset's
+    hflip: bool | None = None  # horizontal flips; None = the dataset's
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -144,6 +158,16 @@ class TrainConfig:
         )
         for name in ("epochs", "batch_size", "eval_batch_size", "track_interval"):
             checks.check_int(getattr(self, name), name, minimum=1)
+        for name in ("min_steps", "track_records"):
+            checks.check_optional_int(getattr(self, name), name, minimum=1)
+        checks.check_optional_int(self.crop_padding, "crop_padding", minimum=0)
+        if self.hflip is not None:
+            checks.check_bool(self.hflip, "hflip")
+        if self.track_records is not None and self.track_interval != 1:
+            raise ValueError(
+                f"give track_interval or track_records, not both (got track_interval="
+                f"{self.track_interval}, track_records={self.track_records})"
+            )
         checks.check_real(self.lr, "lr", low=0, low_open=True)
         checks.check_real(self.gamma, "gamma", low=0, low_open=True)
         checks.check_real(self.momentum, "momentum", low=0, high=1, high_open=True)
@@ -160,11 +184,66 @@ class TrainConfig:
         """Build from a config mapping; unknown keys and bad values raise :class:`ConfigError`."""
         return _section(cls, values, where)
 
+    def schedule(self, num_samples: int) -> Schedule:
+        """The effective schedule of a cycle on ``num_samples`` labeled images.
+
+        With m = ``num_samples``, B = ``batch_size``, E = ``epochs``, S =
+        ``min_steps`` and s = ⌈m/B⌉ steps per epoch (the last partial batch is a step):
+
+        * S is None or E·s ≥ S: the nominal schedule, unchanged.
+        * Otherwise E′ = ⌈S/s⌉ epochs (at most one epoch more than S needs), and
+          every milestone M becomes M′ = ⌊M·E′/E + ½⌋ (exact integer arithmetic):
+          the learning rate drops at the same *fraction* of training. Since
+          E′ > E the scaled milestones stay strictly increasing and ≥ 1.
+
+        The epoch stays the unit of everything else: TiDAL's running-mean target
+        averages over the E′ epochs, LL4AL detaches its features at ⌈0.6·E′⌉.
+
+        Example: E = 10, milestones (8,), B = 64, S = 500: on 200 labels s = 4,
+        E′ = 125, M′ = 100 (500 steps); on 1,000 labels s = 16, E′ = 32, M′ = 26.
+        """
+        checks.check_int(num_samples, "num_samples", minimum=1)
+        per_epoch = math.ceil(num_samples / self.batch_size)
+        epochs, milestones = self.epochs, self.milestones
+        if self.min_steps is not None and self.epochs * per_epoch < self.min_steps:
+            epochs = math.ceil(self.min_steps / per_epoch)
+            milestones = tuple(
+                (2 * m * epochs + self.epochs) // (2 * self.epochs) for m in self.milestones
+            )
+        return Schedule(epochs, milestones, per_epoch)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (milestones as a list), for provenance."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["milestones"] = list(self.milestones)
         return values
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The effective schedule of one cycle (:meth:`TrainConfig.schedule`)."""
+
+    epochs: int  # passes over the labeled set (E′, or E when not stretched)
+    milestones: tuple[int, ...]  # epochs after which lr *= gamma
+    steps_per_epoch: int  # ⌈m / batch_size⌉
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps of the cycle."""
+        return self.epochs * self.steps_per_epoch
+
+    def records_after(self, epoch: int, config: TrainConfig) -> bool:
+        """Whether the candidate trackers record after 0-based ``epoch``.
+
+        Every ``track_interval`` epochs, or, with ``track_records`` = R, after the
+        epochs e where ⌊(e+1)·R′/E′⌋ > ⌊e·R′/E′⌋, R′ = min(R, E′): exactly R′
+        evenly spaced passes, the last epoch always included (E′ = 10, R = 4:
+        after epochs 2, 4, 7 and 9).
+        """
+        if config.track_records is None:
+            return (epoch + 1) % config.track_interval == 0
+        r = min(config.track_records, self.epochs)
+        return (epoch + 1) * r // self.epochs > epoch * r // self.epochs
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -49,7 +49,10 @@ def test_plan_reports_pool_sizes_from_the_published_class_counts():
         ({"budget": 400, "subset": 1000}, "more than the pool's"),
         ({"budget": 50, "subset": 20}, "larger than the scored subset"),
         ({"initial": {"size": 5}}, "cannot hold the 10 reserved seeds"),
-        ({"model": "vgg"}, "unknown model 'vgg'; valid models: resnet18, small_cnn"),
+        (
+            {"model": "vgg"},
+            "unknown model 'vgg'; valid models: conv_pool_cnn, conv_pool_cnn_8_16, resnet18, small_cnn",
+        ),
     ],
 )
 def test_plan_rejects_what_cannot_run(overrides, message):

@@ -11,7 +11,9 @@ from albench.models.small_cnn import SmallCNN
 from albench.training.augment import BatchAugment, Normalization
 from albench.training.dynamics import CandidateTracker
 from albench.training.objectives import AuxBatch, AuxiliaryObjective
-from albench.training.trainer import train
+from albench.training.trainer import TrainHooks, train
+
+QUIET = TrainHooks(progress=False)
 
 
 def _quadrant_data(n: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -45,18 +47,18 @@ def test_same_seed_gives_bit_identical_weights() -> None:
     states = []
     for _ in range(2):
         model = _model()
-        train(model, images, labels, config, augment=augment, seed=4, progress=False)
+        train(model, images, labels, config, augment=augment, seed=4, hooks=QUIET)
         states.append(model.state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     other = _model()
-    train(other, images, labels, config, augment=augment, seed=5, progress=False)
+    train(other, images, labels, config, augment=augment, seed=5, hooks=QUIET)
     assert not torch.equal(other.head.weight, states[0]["head.weight"])
 
 
 def test_loss_decreases_and_the_model_learns() -> None:
     images, labels, augment = _setup()
     config = TrainConfig(epochs=15, batch_size=16, lr=0.05, milestones=(12,))
-    result = train(_model(), images, labels, config, augment=augment, seed=0, progress=False)
+    result = train(_model(), images, labels, config, augment=augment, seed=0, hooks=QUIET)
     assert result.epochs == 15 and len(result.loss_history) == 15
     assert result.loss_history[-1] < 0.5 * result.loss_history[0]
     assert result.accuracy >= 0.9 and result.accuracy == result.accuracy_history[-1]
@@ -71,7 +73,7 @@ def test_no_amp_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch, "autocast", forbidden)
     images, labels, augment = _setup(32)
     config = TrainConfig(epochs=1, batch_size=16, amp=True, channels_last=False)
-    result = train(_model(), images, labels, config, augment=augment, seed=0, progress=False)
+    result = train(_model(), images, labels, config, augment=augment, seed=0, hooks=QUIET)
     assert result.amp is False and len(result.loss_history) == 1
     assert result.determinism["deterministic"] is True  # the CPU default
 
@@ -91,12 +93,18 @@ class QuadraticAux(AuxiliaryObjective):
         return 0.5 * self.w**2
 
 
-def test_aux_gets_its_own_sgd_with_the_same_schedule_and_the_td_target() -> None:
+def test_aux_gets_the_same_sgd_and_schedule_and_the_td_target() -> None:
     images, labels, augment = _setup(40)
     config = TrainConfig(epochs=3, batch_size=16, lr=0.1, milestones=(2,), gamma=0.1, nesterov=True)
     aux = QuadraticAux()
     result = train(
-        _model(), images, labels, config, augment=augment, seed=0, aux=[aux], progress=False
+        _model(),
+        images,
+        labels,
+        config,
+        augment=augment,
+        seed=0,
+        hooks=TrainHooks(aux=[aux], progress=False),
     )
     # Reference: the same optimizer and schedule on ½w² alone (its gradient does not
     # depend on the classifier), 3 steps per epoch (16 + 16 + 8 samples).
@@ -132,7 +140,7 @@ def test_tracker_interval_and_tracking_does_not_change_training() -> None:
     images, labels, augment = _setup(48)
     config = TrainConfig(epochs=5, batch_size=16, track_interval=2)
     plain = _model()
-    train(plain, images, labels, config, augment=augment, seed=2, progress=False)
+    train(plain, images, labels, config, augment=augment, seed=2, hooks=QUIET)
     tracked = _model()
     tracker = CandidateTracker(images[:10], 4, augment, config)
     result = train(
@@ -142,9 +150,7 @@ def test_tracker_interval_and_tracking_does_not_change_training() -> None:
         config,
         augment=augment,
         seed=2,
-        trackers=[tracker],
-        record_dynamics=True,
-        progress=False,
+        hooks=TrainHooks(trackers=[tracker], record_dynamics=True, progress=False),
     )
     assert tracker.num_records == 2  # after epochs 1 and 3
     assert tracker.labels.shape == (10, 2) and tracker.labels.dtype == torch.uint8
@@ -164,7 +170,7 @@ def test_bad_labels_are_rejected() -> None:
             TrainConfig(epochs=1),
             augment=augment,
             seed=0,
-            progress=False,
+            hooks=QUIET,
         )
     with pytest.raises(ValueError, match="8 images but labels of shape"):
         train(
@@ -174,5 +180,5 @@ def test_bad_labels_are_rejected() -> None:
             TrainConfig(epochs=1),
             augment=augment,
             seed=0,
-            progress=False,
+            hooks=QUIET,
         )

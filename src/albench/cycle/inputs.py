@@ -161,7 +161,7 @@ def load_inputs(request: CycleRequest) -> CycleInputs:
         candidates=candidates,
         budget=budget,
         sampler=sampler,
-        **_images_and_transforms(request, data, candidates, labeled),
+        **_images_and_transforms(request, data, candidates, labeled, settings.train),
     )
 
 
@@ -182,22 +182,32 @@ def load_reference_inputs(request: ReferenceRequest) -> CycleInputs:
         candidates=candidates,
         budget=0,
         sampler=None,
-        **_images_and_transforms(request, data, candidates, labeled),
+        **_images_and_transforms(request, data, candidates, labeled, settings.reference),
     )
 
 
 def _images_and_transforms(
-    request, data: PreparedDataset, candidates: np.ndarray, labeled: LabeledSet
+    request,
+    data: PreparedDataset,
+    candidates: np.ndarray,
+    labeled: LabeledSet,
+    train: TrainConfig,
 ) -> dict:
-    """The images read once (training and scoring share them), labels, transforms, device."""
+    """The images read once (training and scoring share them), labels, transforms, device.
+
+    The augmentation is the dataset's (crop padding, flips), unless the schedule
+    overrides it (``train.crop_padding``, ``train.hflip``).
+    """
     stats = data.meta["channel_stats"]
     norm = Normalization(stats["mean"], stats["std"])
+    padding = data.crop_padding if train.crop_padding is None else train.crop_padding
+    hflip = data.hflip if train.hflip is None else train.hflip
     return {
         "candidate_images": np.asarray(data.train_images[candidates]),
         "labeled_images": np.asarray(data.train_images[labeled.indices]),
         "labels": np.asarray(data.train_labels),
         "norm": norm,
-        "augment": BatchAugment(norm, crop_padding=data.crop_padding, hflip=data.hflip),
+        "augment": BatchAugment(norm, crop_padding=padding, hflip=hflip),
         "device": resolve_device(request.device or request.config.device),
     }
 

@@ -98,7 +98,14 @@ def metrics_record(
             labels[labeled], minlength=inputs.num_classes
         ).tolist(),
         "test": test,
-        "train": {"loss": result.loss, "accuracy": result.accuracy, "epochs": result.epochs},
+        "train": {
+            "loss": result.loss,  # last epoch's training batches (train mode, augmented)
+            "accuracy": result.accuracy,
+            "epochs": result.epochs,
+            "steps": result.steps,
+            "fit_loss": result.fit_loss,  # final model, eval mode, clean labeled set
+            "fit_accuracy": result.fit_accuracy,
+        },
         "selection": {
             "budget": inputs.budget,
             "num_candidates": len(inputs.candidates),

@@ -25,7 +25,7 @@ from albench.models.base import Backbone
 from albench.models.registry import build_model
 from albench.samplers.base import Need, objectives_of, tracked_views
 from albench.seeding import derive_seed
-from albench.training import CandidateTracker, TrainResult, train
+from albench.training import CandidateTracker, TrainHooks, TrainResult, train
 from albench.training.objectives import AuxiliaryObjective, build_objective, objective_named
 
 
@@ -110,17 +110,16 @@ def train_models(inputs: CycleInputs, requirements: Requirements, desc: str) -> 
         if inputs.queries
         else {}
     )
+    hooks = TrainHooks(
+        aux=objectives, trackers=list(trackers.values()), progress=request.progress, desc=desc
+    )
     result = train(
-        model,
+        model.to(inputs.device),
         inputs.labeled_images,
         inputs.labels[inputs.labeled.indices],
         inputs.train_config,
         augment=inputs.augment,
         seed=derive_seed(seed, "train", cycle),
-        device=inputs.device,
-        aux=objectives,
-        trackers=list(trackers.values()),
-        progress=request.progress,
-        desc=desc,
+        hooks=hooks,
     )
     return Trained(model, objectives, trackers, result, requirements)

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from albench.models.base import Backbone
 
-_BACKBONES: dict[
-    str, str
-] = {  # name -> "module:Class"; constructors take (in_channels, num_classes)
-    "resnet18": "albench.models.resnet:ResNet18",
-    "small_cnn": "albench.models.small_cnn:SmallCNN",
+# name -> ("module:Class", keyword arguments); every constructor takes
+# (in_channels, num_classes, image_size=..., **keywords).
+_BACKBONES: dict[str, tuple[str, dict]] = {
+    "conv_pool_cnn": ("albench.models.conv_pool_cnn:ConvPoolCNN", {"widths": (32, 64)}),
+    "conv_pool_cnn_8_16": ("albench.models.conv_pool_cnn:ConvPoolCNN", {"widths": (8, 16)}),
+    "resnet18": ("albench.models.resnet:ResNet18", {}),
+    "small_cnn": ("albench.models.small_cnn:SmallCNN", {}),
 }
 
 
@@ -29,8 +31,9 @@ def build_model(name: str, in_channels: int, num_classes: int, image_size: int) 
         name: one of :func:`model_names`.
         in_channels: image channels.
         num_classes: C.
-        image_size: input side length; the backbones pool globally, so it is
-            only checked (>= 1) and recorded by callers.
+        image_size: input side length. ``resnet18`` and ``small_cnn`` pool globally and
+            only check it; ``conv_pool_cnn*`` flatten their last stage and size the
+            fully connected layer from it.
 
     Returns:
         The backbone on the CPU; the caller seeds torch before building it.
@@ -39,5 +42,7 @@ def build_model(name: str, in_channels: int, num_classes: int, image_size: int) 
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(model_names())}")
     if image_size < 1:
         raise ValueError(f"image_size must be >= 1, got {image_size}")
-    module, _, attribute = _BACKBONES[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)(in_channels, num_classes)
+    target, keywords = _BACKBONES[name]
+    module, _, attribute = target.partition(":")
+    cls = getattr(importlib.import_module(module), attribute)
+    return cls(in_channels, num_classes, image_size=image_size, **keywords)

@@ -55,6 +55,7 @@ class ResNet18(Backbone):
     Args:
         in_channels: image channels (3 for CIFAR, 1 for FashionMNIST).
         num_classes: C.
+        image_size: unused (the pooling is global); accepted like every backbone's.
 
     The four stage outputs are the :attr:`ModelOutput.features` (for a 32×32
     input: (64, 32²), (128, 16²), (256, 8²), (512, 4²)), the inputs of the TiDAL
@@ -64,7 +65,9 @@ class ResNet18(Backbone):
     stage_channels = (64, 128, 256, 512)
     embedding_dim = 512
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 10) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 10, image_size: int | None = None
+    ) -> None:
         super().__init__()
         if in_channels < 1 or num_classes < 2:
             raise ValueError(

@@ -26,11 +26,16 @@ class SmallCNN(Backbone):
     Args:
         in_channels: image channels.
         num_classes: C.
+        image_size: unused (the global pool accepts any size); accepted like every backbone's.
         widths: channels of the three stages; the last one is the embedding size.
     """
 
     def __init__(
-        self, in_channels: int = 1, num_classes: int = 10, widths: tuple[int, ...] = (32, 64, 128)
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int | None = None,
+        widths: tuple[int, ...] = (32, 64, 128),
     ) -> None:
         super().__init__()
         if in_channels < 1 or num_classes < 2 or not widths or min(widths) < 1:

@@ -19,7 +19,7 @@ from albench.training.evaluate import (
     per_class_accuracy,
     predict,
 )
-from albench.training.trainer import TrainResult, make_optimizer, train
+from albench.training.trainer import TrainHooks, TrainResult, train
 
 __all__ = [
     "CIFAR10_NORMALIZATION",
@@ -27,11 +27,11 @@ __all__ = [
     "CandidateTracker",
     "DynamicsRecorder",
     "Normalization",
+    "TrainHooks",
     "TrainResult",
     "accuracy",
     "balanced_accuracy",
     "label_dtype",
-    "make_optimizer",
     "mc_dropout_probs",
     "per_class_accuracy",
     "predict",

@@ -102,7 +102,8 @@ class DynamicsRecorder:
 
 
 class CandidateTracker:
-    """Predictions on the scored unlabeled subset, recorded every ``interval`` epochs.
+    """Predictions on the scored unlabeled subset, recorded when the trainer calls
+    :meth:`record` (after the epochs :meth:`albench.config.Schedule.records_after` picks).
 
     Each record is one batched forward pass over the n candidates, in one of
     three views (:data:`albench.config.TRACK_VIEWS`): ``"clean"`` (eval mode, test
@@ -117,10 +118,8 @@ class CandidateTracker:
         images: (n, H, W, C_in) uint8 candidate images.
         num_classes: C.
         augment: the training augmentation (its normalisation is used for both views).
-        config: the cycle's schedule: records after epoch e when
-            (e + 1) % ``track_interval`` == 0, ``eval_batch_size`` images per
-            forward pass, autocast (fp16) on CUDA when ``amp`` (the softmax is
-            taken in float32).
+        config: the cycle's settings: ``eval_batch_size`` images per forward pass,
+            autocast (fp16) on CUDA when ``amp`` (the softmax is taken in float32).
         view: ``"clean"``, ``"train_aug"`` or ``"train"``.
         device: where images and records live.
         seed: seeds the augmentation generator of the augmented views.
@@ -149,7 +148,6 @@ class CandidateTracker:
         self.images = as_uint8_tensor(images, self.device)  # (n, H, W, C_in)
         self.num_classes = num_classes
         self.augment = augment
-        self.interval = config.track_interval
         self.view = view
         self.batch_size = config.eval_batch_size
         self.amp = config.amp and self.device.type == "cuda"
@@ -168,10 +166,6 @@ class CandidateTracker:
                 len(self.images), 0, dtype=label_dtype(self.num_classes), device=self.device
             )
         return torch.stack(self._labels, dim=1)  # (n, T)
-
-    def should_record(self, epoch: int) -> bool:
-        """Whether to record after 0-based epoch ``epoch``."""
-        return (epoch + 1) % self.interval == 0
 
     @torch.no_grad()
     def record(self, model: nn.Module) -> None:

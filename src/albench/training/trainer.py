@@ -5,19 +5,24 @@ each epoch draws a seeded ``randperm`` and slices it into batches (the last
 partial batch is kept); augmentation runs on whole batches
 (:mod:`albench.training.augment`) and, by default, yields channels-last (NHWC)
 batches, on which convolutions train 10–35 % faster on the CPU (and which AMP on
-CUDA prefers). No DataLoader, no worker processes, and no
-host synchronisation inside an epoch: loss and accuracy are summed on the
-device and read once per epoch (only when a progress bar shows them) and once
-at the end.
+CUDA prefers). No DataLoader, no worker processes, and no host synchronisation
+inside an epoch: loss and accuracy are summed on the device and read once per
+epoch only when progress is shown, and once at the end.
 
 The loop follows the official TiDAL code (``main.py``,
-``train_test/train_test.py``): SGD with momentum and weight decay,
-MultiStepLR stepped once per epoch, cross-entropy; optimizers and schedulers
-are rebuilt on every call (LR back to its initial value each cycle), whether or
-not the model is warm-started. Each auxiliary objective (TiDAL's TD predictor,
-LL4AL's loss predictor) gets its own SGD optimizer with the same
-hyper-parameters and the same schedule, and its loss is added to the
-classifier's: L = CE.mean() + Σ aux.loss(batch).
+``train_test/train_test.py``): SGD with momentum and weight decay, the learning
+rate stepped down at epoch milestones, cross-entropy; the optimizer state and
+the learning rate are reset on every call (each cycle), whether or not the model
+is warm-started. Each auxiliary objective (TiDAL's TD predictor, LL4AL's loss
+predictor) is trained with the same SGD hyper-parameters and schedule, and its
+loss is added to the classifier's: L = CE.mean() + Σ aux.loss(batch). The
+optimizer is :class:`albench.training.sgd.SGD` (the bits of ``torch.optim.SGD``).
+
+A cycle runs ``config.epochs`` epochs, or, when ``config.min_steps`` is set and
+the labeled set is too small for that many steps, the stretched schedule of
+:meth:`~albench.config.TrainConfig.schedule`. After the last epoch one eval-mode
+pass over the clean labeled set measures how well the final model fits it
+(:attr:`TrainResult.fit_accuracy`, :attr:`TrainResult.fit_loss`).
 
 The loop is model-agnostic: anything that returns a
 :class:`~albench.models.base.ModelOutput` trains here.
@@ -48,24 +53,61 @@ from albench.device import configure_determinism, default_deterministic
 from albench.models.base import Backbone
 from albench.training.augment import BatchAugment
 from albench.training.dynamics import CandidateTracker, DynamicsRecorder
+from albench.training.evaluate import predict
 from albench.training.objectives import AuxBatch, AuxiliaryObjective
+from albench.training.sgd import SGD, step_lr
+
+LOG_EVERY_S = 10.0  # without a progress bar: a progress line at most this often
+
+
+@dataclass(frozen=True)
+class TrainHooks:
+    """What rides along with a cycle's training, besides the backbone itself.
+
+    Attributes:
+        aux: auxiliary objectives trained jointly; each receives an
+            :class:`~albench.training.objectives.AuxBatch` per batch.
+        trackers: record predictions on the scored subset during training (one per view).
+        record_dynamics: keep TiDAL's running-mean softmax of the labeled set even
+            without auxiliary objectives (always kept when ``aux`` is non-empty).
+        progress: a tqdm bar over epochs; None → only when stderr is a TTY. Without
+            a bar, a progress line goes to stderr every :data:`LOG_EVERY_S` seconds.
+        desc: the bar's and the progress lines' label.
+    """
+
+    aux: Sequence[AuxiliaryObjective] = ()
+    trackers: Sequence[CandidateTracker] = ()
+    record_dynamics: bool = False
+    progress: bool | None = None
+    desc: str = "train"
 
 
 @dataclass
 class TrainResult:
     """What one call of :func:`train` produced.
 
+    Two kinds of training-set figures, not to be confused: ``loss``/``accuracy``
+    average the *last epoch's training batches* (train mode, augmented view, each
+    batch seen before its step: they lag the final model), while
+    ``fit_loss``/``fit_accuracy`` measure the *final* model in eval mode on the
+    clean labeled set, once after training: whether the model fits its labeled set.
+
     Attributes:
         loss: mean cross-entropy over the last epoch (train mode, augmented view).
         accuracy: top-1 accuracy over the last epoch, in [0, 1] (same view).
-        epochs: epochs run.
-        wall_time_s: seconds for the whole call (data preparation, training, tracking).
+        epochs: epochs run (E′ when ``min_steps`` stretched the schedule).
+        wall_time_s: seconds for the whole call (data preparation, training,
+            tracking, the fit pass).
         images_per_s: labeled images × epochs / wall time.
         recorder: TiDAL's running-mean softmax of the labeled set, or None.
         amp: whether mixed precision was used (CUDA only).
         determinism: flags set by :func:`albench.device.configure_determinism`.
         loss_history: (epochs,) mean cross-entropy of every epoch.
         accuracy_history: (epochs,) accuracy of every epoch.
+        steps: optimizer steps taken.
+        milestones: the learning-rate milestones used, in effective epochs.
+        fit_loss: mean cross-entropy of the final model on the clean labeled set.
+        fit_accuracy: accuracy of the final model on the clean labeled set.
     """
 
     loss: float
@@ -78,23 +120,10 @@ class TrainResult:
     determinism: dict[str, object] = field(default_factory=dict)
     loss_history: list[float] = field(default_factory=list)
     accuracy_history: list[float] = field(default_factory=list)
-
-
-def make_optimizer(
-    module: nn.Module, config: TrainConfig
-) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.MultiStepLR]:
-    """SGD + MultiStepLR with the cycle's hyper-parameters (same for classifier and modules)."""
-    optimizer = torch.optim.SGD(
-        module.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        nesterov=config.nesterov,
-    )
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, milestones=list(config.milestones), gamma=config.gamma
-    )
-    return optimizer, scheduler
+    steps: int = 0
+    milestones: tuple[int, ...] = ()
+    fit_loss: float = float("nan")
+    fit_accuracy: float = float("nan")
 
 
 def train(
@@ -105,39 +134,26 @@ def train(
     *,
     augment: BatchAugment,
     seed: int,
-    device: torch.device | str = "cpu",
-    aux: Sequence[AuxiliaryObjective] = (),
-    record_dynamics: bool = False,
-    trackers: Sequence[CandidateTracker] = (),
-    progress: bool | None = None,
-    desc: str = "train",
+    hooks: TrainHooks = TrainHooks(),
 ) -> TrainResult:
     """Train ``model`` (and any auxiliary objectives) on the labeled set for one cycle.
 
     Args:
-        model: the backbone, initialised (or warm-started) by the caller; moved to ``device``.
+        model: the backbone, initialised (or warm-started) by the caller and moved to
+            the device training runs on (the objectives are moved there too).
         images: (m, H, W, C_in) uint8 labeled images.
         labels: (m,) class indices in [0, C).
         config: schedule and optimizer settings.
         augment: training augmentation (normalisation, crop padding, flip).
         seed: seeds the batch order and augmentation draws (and torch's global
             generators, via :func:`~albench.device.configure_determinism`).
-        device: where data, model and statistics live.
-        aux: auxiliary objectives trained jointly; each receives an
-            :class:`~albench.training.objectives.AuxBatch` per batch.
-        record_dynamics: keep TiDAL's running-mean softmax of the labeled set even
-            without auxiliary objectives (always kept when ``aux`` is non-empty,
-            since :attr:`AuxBatch.td_target` is part of the batch contract).
-        trackers: each records predictions on the scored subset after every
-            ``tracker.interval``-th epoch (one per view).
-        progress: show a tqdm bar over epochs; None → only when stderr is a TTY.
-        desc: the bar's label.
+        hooks: auxiliary objectives, candidate trackers and progress display.
 
     Returns:
         A :class:`TrainResult`.
     """
     start_time = time.perf_counter()
-    device = torch.device(device)
+    device = _model_device(model)
     deterministic = config.deterministic
     if deterministic is None:
         deterministic = default_deterministic(device)
@@ -149,29 +165,31 @@ def train(
     y_all = y_all.to(device=device, dtype=torch.long)  # (m,)
     num_samples = len(x_all)
     _check_labels(y_all, num_samples, model.num_classes)
+    schedule = config.schedule(num_samples)
 
-    model.to(device).train()
-    modules: list[nn.Module] = [model]
-    for objective in aux:
+    model.train()
+    for objective in hooks.aux:
         objective.to(device).train()
-        if any(True for _ in objective.parameters()):
-            modules.append(objective)
-    optimizers, schedulers = zip(
-        *(make_optimizer(module, config) for module in modules), strict=True
+    optimizer = SGD(
+        [model, *hooks.aux],
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        nesterov=config.nesterov,
     )
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
     autocast = (
         torch.autocast(device.type, dtype=torch.float16) if use_amp else contextlib.nullcontext()
     )
-    recorder = (
-        DynamicsRecorder(num_samples, model.num_classes, device) if aux or record_dynamics else None
-    )
+    recorder = None
+    if hooks.aux or hooks.record_dynamics:
+        recorder = DynamicsRecorder(num_samples, model.num_classes, device)
     generator = torch.Generator(device=device).manual_seed(seed)
+    progress = _Progress(hooks, schedule.epochs, num_samples)
 
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(range(config.epochs), desc=desc, disable=not show, leave=False, file=sys.stderr)
     loss_sums, correct_sums = [], []
-    for epoch in bar:
+    for epoch in progress.epochs():
+        optimizer.lr = step_lr(config.lr, schedule.milestones, config.gamma, epoch)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         order = torch.randperm(num_samples, generator=generator, device=device)  # (m,)
@@ -186,52 +204,107 @@ def train(
             loss = per_sample_ce.mean()
             if recorder is not None:
                 td_target = recorder.update(idx, logits.detach().softmax(dim=1), epoch)  # (B, C)
-                if aux:
-                    batch = AuxBatch(output, y, per_sample_ce, td_target, epoch, config.epochs)
+                if hooks.aux:
+                    batch = AuxBatch(output, y, per_sample_ce, td_target, epoch, schedule.epochs)
                     with autocast:
-                        for objective in aux:
+                        for objective in hooks.aux:
                             loss = loss + objective.loss(batch)
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             scaler.scale(loss).backward()
-            for optimizer in optimizers:
-                scaler.step(optimizer)
+            scaler.step(optimizer)
             scaler.update()
             loss_sum += per_sample_ce.detach().sum()
             correct += (logits.detach().argmax(dim=1) == y).sum()
-        for scheduler in schedulers:
-            scheduler.step()
-        for tracker in trackers:
-            if tracker.should_record(epoch):
+        if schedule.records_after(epoch, config):
+            for tracker in hooks.trackers:
                 tracker.record(model)
         loss_sums.append(loss_sum)
         correct_sums.append(correct)
-        if show:
-            bar.set_postfix(
-                loss=f"{loss_sum.item() / num_samples:.4f}",
-                acc=f"{correct.item() / num_samples:.3f}",
-            )
-    bar.close()
+        progress.epoch_done(epoch, loss_sum, correct)
+    progress.close()
 
     losses = (torch.stack(loss_sums) / num_samples).tolist()  # (epochs,)
     accuracies = (torch.stack(correct_sums).double() / num_samples).tolist()  # (epochs,)
     if recorder is not None:
-        recorder.check_complete(config.epochs)
+        recorder.check_complete(schedule.epochs)
+    fit_loss, fit_accuracy = fit_metrics(model, images, y_all, augment, config.eval_batch_size)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - start_time
     return TrainResult(
         loss=losses[-1],
         accuracy=accuracies[-1],
-        epochs=config.epochs,
+        epochs=schedule.epochs,
         wall_time_s=wall,
-        images_per_s=num_samples * config.epochs / wall,
+        images_per_s=num_samples * schedule.epochs / wall,
         recorder=recorder,
         amp=use_amp,
         determinism=determinism,
         loss_history=losses,
         accuracy_history=accuracies,
+        steps=schedule.steps,
+        milestones=schedule.milestones,
+        fit_loss=fit_loss,
+        fit_accuracy=fit_accuracy,
     )
+
+
+def fit_metrics(
+    model: Backbone,
+    images: np.ndarray | Tensor,
+    labels: Tensor,
+    augment: BatchAugment,
+    batch_size: int,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` in eval mode on the clean labeled images
+    (the pixels :func:`~albench.training.evaluate.predict` sees at test time)."""
+    logits, _ = predict(model, images, augment.norm, batch_size)  # (m, C)
+    labels = labels.to(logits.device)
+    loss = F.cross_entropy(logits, labels, reduction="sum").double() / len(labels)
+    accuracy = (logits.argmax(dim=1) == labels).double().mean()
+    return float(loss), float(accuracy)
+
+
+class _Progress:
+    """A tqdm bar on a TTY; otherwise a line on stderr at most every :data:`LOG_EVERY_S` s."""
+
+    def __init__(self, hooks: TrainHooks, epochs: int, num_samples: int) -> None:
+        self.bar = sys.stderr.isatty() if hooks.progress is None else hooks.progress
+        self.desc, self.total, self.num_samples = hooks.desc, epochs, num_samples
+        self.started = self.last = time.perf_counter()
+        self._epochs = tqdm(
+            range(epochs), desc=hooks.desc, disable=not self.bar, leave=False, file=sys.stderr
+        )
+
+    def epochs(self):
+        return self._epochs
+
+    def epoch_done(self, epoch: int, loss_sum: Tensor, correct: Tensor) -> None:
+        now = time.perf_counter()
+        last = epoch + 1 == self.total
+        if self.bar:
+            self._epochs.set_postfix(
+                loss=f"{loss_sum.item() / self.num_samples:.4f}",
+                acc=f"{correct.item() / self.num_samples:.3f}",
+            )
+        elif last or now - self.last >= LOG_EVERY_S:
+            self.last = now
+            print(
+                f"{self.desc}: epoch {epoch + 1}/{self.total}, loss "
+                f"{loss_sum.item() / self.num_samples:.4f}, accuracy "
+                f"{correct.item() / self.num_samples:.3f} (train batches), "
+                f"{now - self.started:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        self._epochs.close()
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def _check_labels(labels: Tensor, num_samples: int, num_classes: int) -> None:
