@@ -47,6 +47,9 @@ def test_schema_keys_match_the_config_classes():
     assert set(entry) == _fields(DatasetConfig) - {"name"}
     assert set(SCHEMA["$defs"]["train"]["properties"]) == _fields(TrainConfig)
     assert set(top["report"]["properties"]) == _fields(ReportConfig)
+    from albench.models.registry import model_names
+
+    assert entry["model"]["enum"] == model_names()
     for section in (
         top,
         entry,
