@@ -6,8 +6,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# `--configfile other.yaml` replaces the default instead of merging into it.
-if not config:
+# No --configfile: config/config.yaml, with any `--config key=value` layered over it.
+# `--configfile other.yaml` replaces the default file (an empty one is an error, not the default).
+if not workflow.config_settings.configfiles:
 
     configfile: "config/config.yaml"
 

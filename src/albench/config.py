@@ -429,6 +429,7 @@ class Config:
     device: str = "auto"
     cache_dir: str = "resources/datasets"
     download: bool = False  # allow dataset downloads in the workflow's prepare step
+    require_gpu: bool = False  # fail, never fall back to CPU, when no CUDA device is usable
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -488,6 +489,9 @@ class Config:
         download = data.get("download", False)
         if not isinstance(download, bool):
             raise ConfigError(f"config.download: must be true or false, got {download!r}")
+        require_gpu = data.get("require_gpu", False)
+        if not isinstance(require_gpu, bool):
+            raise ConfigError(f"config.require_gpu: must be true or false, got {require_gpu!r}")
         return cls(
             experiment=experiment,
             datasets={
@@ -498,6 +502,7 @@ class Config:
             device=device,
             cache_dir=check_path(data.get("cache_dir", "resources/datasets"), "config.cache_dir"),
             download=download,
+            require_gpu=require_gpu,
             custom_datasets=custom,
             sampler_params={name: dict(params or {}) for name, params in sampler_params.items()},
             report=ReportConfig.from_dict(
@@ -548,6 +553,31 @@ def load_config(path: str | Path) -> Config:
         return Config.from_dict(data)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def typed_overrides(values: Any, nested: bool = False) -> Any:
+    """``snakemake --config key=value`` values with the types YAML would give them.
+
+    Snakemake converts a top-level value to int, float or bool, but parses lists and
+    mappings with YAML's BaseLoader, which keeps every scalar a string
+    (``seeds=[0,1]`` arrives as ``['0', '1']``). Scalars inside lists and mappings are
+    re-read with ``yaml.safe_load`` (``'2'`` → 2, ``'true'`` → True, ``'cpu'`` stays);
+    top-level scalars are left as Snakemake made them.
+    """
+    if isinstance(values, Mapping):
+        return {
+            key: typed_overrides(item, True) if nested or not isinstance(item, str) else item
+            for key, item in values.items()
+        }
+    if isinstance(values, list):
+        return [typed_overrides(item, True) for item in values]
+    if nested and isinstance(values, str):
+        try:
+            loaded = yaml.safe_load(values)
+        except yaml.YAMLError:
+            return values
+        return loaded if isinstance(loaded, (int, float, bool)) or loaded is None else values
+    return values
 
 
 def config_hash(section: Any) -> str:

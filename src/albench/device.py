@@ -22,7 +22,7 @@ VALID_DEVICES = ("auto", "cpu", "cuda", "cuda:<index>", "mps")
 CUBLAS_WORKSPACE = ":4096:8"
 
 
-def resolve_device(spec: str | None = "auto") -> torch.device:
+def resolve_device(spec: str | None = "auto", require_gpu: bool = False) -> torch.device:
     """The device a run uses.
 
     Args:
@@ -36,13 +36,37 @@ def resolve_device(spec: str | None = "auto") -> torch.device:
     Raises:
         ValueError: the spec is not a device name, or names a device that is
             not available here.
+        ValueError: ``require_gpu`` is set and the device is not a CUDA device
+            (a CPU-only torch build, no visible GPU, or ``device: cpu``).
     """
     if spec is None or spec == "auto":
         env = os.environ.get(ENV_DEVICE, "").strip()
         if env and env != "auto":
-            return _checked(env, source=f"${ENV_DEVICE}")
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return _checked(spec, source="device")
+            device = _checked(env, source=f"${ENV_DEVICE}")
+        else:
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = _checked(spec, source="device")
+    if require_gpu and device.type != "cuda":
+        raise ValueError(gpu_missing_message(spec or "auto", device))
+    return device
+
+
+def gpu_missing_message(spec: str, device: torch.device) -> str:
+    """Why a run that requires a GPU got ``device`` instead, and what to check."""
+    build = torch.version.cuda
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return (
+        f"require_gpu is set but device {spec!r} resolved to {device.type!r}: "
+        + (
+            f"this torch {torch.__version__} is a CPU-only build (install a CUDA build, e.g. "
+            "the job env's CUDA variant)"
+            if build is None
+            else f"torch {torch.__version__} (CUDA {build}) sees {torch.cuda.device_count()} "
+            f"GPU(s); CUDA_VISIBLE_DEVICES={visible!r}"
+        )
+        + ". Set require_gpu: false to allow the CPU."
+    )
 
 
 def _checked(spec: str, source: str) -> torch.device:

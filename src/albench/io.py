@@ -5,6 +5,11 @@ temporary file in the destination directory, flushed and fsync'ed, then renamed
 over the destination with :func:`os.replace` (atomic on POSIX). A process killed
 mid-write leaves at most a hidden ``.<name>.tmp-*`` file, never a truncated file
 under the final name.
+
+Files and folders get the modes the user's umask gives (``0o666 & ~umask`` and
+``0o777 & ~umask``, as ``open`` and ``mkdir`` would), not the owner-only 0600/0700
+of :mod:`tempfile`: a lab-shared dataset cache or results folder stays readable
+by the group when the umask says so.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ __all__ = [
 ]
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it; not thread-safe by nature)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Open ``path`` for binary writing; the file appears only if the block succeeds."""
@@ -40,6 +52,7 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -121,6 +134,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
         _fsync_dir(tmp)
         if path.exists():

@@ -72,3 +72,16 @@ def test_load_config_reports_the_file(tmp_path):
 def test_config_hash_ignores_key_order():
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_typed_overrides_read_nested_scalars_as_yaml():
+    from albench.config import typed_overrides
+
+    given = {"seeds": ["0", "1"], "device": "cpu", "datasets": {"d": {"cycles": "2", "x": "a b"}}}
+    assert typed_overrides(given) == {
+        "seeds": [0, 1],
+        "device": "cpu",
+        "datasets": {"d": {"cycles": 2, "x": "a b"}},
+    }
+    assert typed_overrides({"experiment": "007"}) == {"experiment": "007"}  # top level: as given
+    assert typed_overrides({"flags": ["true", "null", "1.5e-3"]}) == {"flags": [True, None, 1.5e-3]}

@@ -351,3 +351,31 @@ def test_a_shared_cycle_zero_training_gives_the_same_bytes(setup, tmp_path, sign
                 initial_training=shared,
             )
         )
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_outputs_take_the_modes_the_umask_gives(setup, tmp_path, umask):
+    """A pool, a dataset cache and a cycle's outputs: 0o666/0o777 minus the umask."""
+    import os
+    import stat
+
+    from albench.data import prepare_dataset
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    _, _, data = setup
+    old = os.umask(umask)
+    try:
+        cache = tmp_path / "cache"
+        prepare_dataset("digits", root=cache)
+        pool = build_pool(data.train_labels, num_classes=10, imbalance_ratio=1, seed=0)
+        pool.save(tmp_path / "pool.json")
+        out = tmp_path / "cycle0"
+        run_cycle(request(setup, "random", out))
+    finally:
+        os.umask(old)
+    files = [tmp_path / "pool.json", *out.iterdir(), *(cache / "digits").iterdir()]
+    folders = [cache / "digits", out]
+    assert files and all(mode(f) == 0o666 & ~umask for f in files if f.is_file())
+    assert all(mode(d) == 0o777 & ~umask for d in folders)

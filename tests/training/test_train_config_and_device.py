@@ -117,3 +117,21 @@ def test_determinism_switch_skips_the_inductor_import() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_require_gpu_never_falls_back_to_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GPU-less node (CPU-only torch build or no visible device) fails loudly."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"  # allowed without the flag
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(ValueError, match=r"resolved to 'cpu': this torch .* is a CPU-only build"):
+        resolve_device("auto", require_gpu=True)
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    with pytest.raises(ValueError, match=r"sees 0 GPU\(s\); CUDA_VISIBLE_DEVICES=''"):
+        resolve_device("auto", require_gpu=True)
+    with pytest.raises(ValueError, match="require_gpu is set but device 'cpu'"):
+        resolve_device("cpu", require_gpu=True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto", require_gpu=True) == torch.device("cuda")

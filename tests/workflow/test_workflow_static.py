@@ -141,3 +141,33 @@ def test_cycle_zero_training_is_shared_in_the_default_dag(tmp_path):
     assert shared and loading and all("--cycle 0 " in c for c in loading)
     # Every sampler whose training is shared loads it at cycle 0: trainings saved.
     assert len(loading) - len(shared) >= len(cycle_zero) // 2
+
+
+def _job_count(output: str, rule: str) -> int:
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == rule and parts[1].isdigit():
+            return int(parts[1])
+    raise AssertionError(f"no job count for {rule} in:\n{output[-2000:]}")
+
+
+def test_config_overrides_layer_over_the_default_file(tmp_path):
+    """`--config key=value` changes one key of config/config.yaml; nested values are typed."""
+    work = copy_workflow(tmp_path)
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    (entry,) = default["datasets"].values()
+    per_seed = len(default["samplers"]) * len(entry["imbalance_ratios"])
+    plain = snakemake(work, "-n", "--config", "device=cpu").stdout
+    assert _job_count(plain, "run_cycle") == per_seed * len(default["seeds"]) * entry["cycles"]
+    nested = snakemake(
+        work, "-n", "--config", "seeds=[0,1]", "datasets={fashion_mnist: {cycles: 2}}"
+    ).stdout
+    assert _job_count(nested, "run_cycle") == per_seed * 2 * 2
+
+
+def test_an_empty_config_file_is_an_error_not_the_default(tmp_path):
+    work = copy_workflow(tmp_path)
+    (work / "config" / "empty.yaml").write_text("{}\n")
+    proc = snakemake(work, "-n", "--configfile", "config/empty.yaml", check=False)
+    assert proc.returncode != 0
+    assert "'experiment' is a required property" in proc.stdout + proc.stderr

@@ -22,6 +22,13 @@ if workflow.is_main_process:  # a run killed with SIGKILL left its lock: clear i
 
     clear_stale_lock(Path.cwd())
 
+if workflow.config_settings.config:  # --config key=value: typed like the YAML file's values
+    from snakemake.utils import update_config
+
+    from albench.config import typed_overrides
+
+    update_config(config, typed_overrides(workflow.config_settings.config))
+
 validate(config, schema="../schemas/config.schema.yaml")
 ALBENCH_CONFIG = Config.from_dict(config)
 PLANS = check_config(ALBENCH_CONFIG)

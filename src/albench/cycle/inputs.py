@@ -208,7 +208,9 @@ def _images_and_transforms(
         "labels": np.asarray(data.train_labels),
         "norm": norm,
         "augment": BatchAugment(norm, crop_padding=padding, hflip=hflip),
-        "device": resolve_device(request.device or request.config.device),
+        "device": resolve_device(
+            request.device or request.config.device, request.config.require_gpu
+        ),
     }
 
 
