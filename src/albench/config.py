@@ -113,6 +113,8 @@ def check_path(value: Any, where: str) -> str:
 TRACK_VIEWS = ("clean", "train_aug", "train")
 
 
+CONDA_TORCH_BUILDS = ("cpu", "cuda")  # workflow/envs/train-<build>.yaml
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One cycle's training schedule (``datasets.<name>.train``; units in the comments).
@@ -391,6 +393,7 @@ class ReportConfig:
     rank_all: bool = False  # also rank controls and references (ranks, CD diagram, penalty matrix)
     claim_margin: float = 0.5  # smallest accuracy effect (points) a claim verdict counts
     claim_kl_margin: float = 0.01  # smallest KL reduction (nats) the TD-prediction claim counts
+    fit_criterion: float = 0.95  # eval-mode train accuracy every cycle's model should reach
 
     def __post_init__(self) -> None:
         checks.check_choice(self.metric, "metric", METRICS)
@@ -405,6 +408,7 @@ class ReportConfig:
         checks.check_bool(self.rank_all, "rank_all")
         checks.check_real(self.claim_margin, "claim_margin", low=0)
         checks.check_real(self.claim_kl_margin, "claim_kl_margin", low=0)
+        checks.check_real(self.fit_criterion, "fit_criterion", low=0, high=1)
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any] | None, where: str = "report") -> ReportConfig:
@@ -430,6 +434,7 @@ class Config:
     cache_dir: str = "resources/datasets"
     download: bool = False  # allow dataset downloads in the workflow's prepare step
     require_gpu: bool = False  # fail, never fall back to CPU, when no CUDA device is usable
+    conda_torch: str = "cpu"  # --sdm conda: PyTorch build of the job env (cpu | cuda)
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -492,6 +497,12 @@ class Config:
         require_gpu = data.get("require_gpu", False)
         if not isinstance(require_gpu, bool):
             raise ConfigError(f"config.require_gpu: must be true or false, got {require_gpu!r}")
+        conda_torch = data.get("conda_torch", "cpu")
+        if conda_torch not in CONDA_TORCH_BUILDS:
+            raise ConfigError(
+                f"config.conda_torch: {conda_torch!r} is not a PyTorch build; valid builds: "
+                f"{', '.join(CONDA_TORCH_BUILDS)}"
+            )
         return cls(
             experiment=experiment,
             datasets={
@@ -503,6 +514,7 @@ class Config:
             cache_dir=check_path(data.get("cache_dir", "resources/datasets"), "config.cache_dir"),
             download=download,
             require_gpu=require_gpu,
+            conda_torch=conda_torch,
             custom_datasets=custom,
             sampler_params={name: dict(params or {}) for name, params in sampler_params.items()},
             report=ReportConfig.from_dict(

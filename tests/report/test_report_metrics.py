@@ -315,3 +315,28 @@ def test_roles_from_the_table_then_the_fallback_then_method():
     cycles["role"] = ["method", "baseline", "method", "method"]
     with pytest.raises(ValueError, match="role 'baseline'"):
         m.sampler_roles(cycles)
+
+
+def test_fit_notes_count_the_cycles_below_the_criterion():
+    import pandas as pd
+
+    from albench.report.metrics import fit_notes
+
+    cycles = pd.DataFrame(
+        {
+            "dataset": ["d"] * 3,
+            "imbalance_ratio": [1.0, 1.0, 10.0],
+            "sampler": ["random", "entropy", "random"],
+            "seed": [0, 0, 1],
+            "cycle": [0, 1, 2],
+            "train_fit_accuracy": [0.99, 0.94, 0.951],
+        }
+    )
+    notes = fit_notes(cycles, 0.95)
+    assert notes[0].message.startswith("2 of 3 cycles reach eval-mode accuracy >= 0.95")
+    assert "lowest 0.940 (entropy, d IR 1, seed 0, cycle 1)" in notes[0].message
+    assert [n.message for n in notes[1:]] == [
+        "below the fit criterion: entropy, d IR 1, seed 0, cycle 1: 0.940"
+    ]
+    assert len(fit_notes(cycles, 0.9)) == 1
+    assert "no cycle recorded" in fit_notes(cycles.drop(columns="train_fit_accuracy"), 0.95)[0].message

@@ -11,7 +11,7 @@ rule aggregate_cycles:
     log:
         "logs/{experiment}/aggregate_cycles.log",
     conda:
-        "../envs/albench.yaml"
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -36,6 +36,8 @@ EXPERIMENT = ALBENCH_CONFIG.experiment
 CACHE = ALBENCH_CONFIG.cache_dir
 RESULTS = layout.RESULTS
 CLI_SCRIPT = Path(workflow.basedir) / "workflow" / "scripts" / "albench_cli.py"
+# Job env of the torch rules under --sdm conda: the CPU or the CUDA build (config conda_torch).
+TRAIN_ENV = f"../envs/train-{ALBENCH_CONFIG.conda_torch}.yaml"
 
 
 def uses_conda():

@@ -17,7 +17,7 @@ rule train_initial:
     benchmark:
         "benchmarks/{experiment}/train_initial/{dataset}_ir{ir}_seed{seed}_{signature}.tsv"
     conda:
-        "../envs/albench.yaml"
+        TRAIN_ENV
     threads: 1
     resources:
         mem_mb=get_mem_mb,
@@ -53,7 +53,7 @@ rule run_cycle:
     benchmark:
         "benchmarks/{experiment}/run_cycle/{dataset}_ir{ir}_seed{seed}_{sampler}_cycle{cycle}.tsv"
     conda:
-        "../envs/albench.yaml"
+        TRAIN_ENV
     threads: 1
     resources:
         mem_mb=get_mem_mb,
@@ -86,7 +86,7 @@ rule run_reference:
     benchmark:
         "benchmarks/{experiment}/run_reference/{dataset}_ir{ir}_seed{seed}.tsv"
     conda:
-        "../envs/albench.yaml"
+        TRAIN_ENV
     threads: 1
     resources:
         mem_mb=get_mem_mb,

@@ -7,7 +7,7 @@ rule prepare_data:
     log:
         f"logs/prepare_data/{{dataset}}.log",
     conda:
-        "../envs/albench.yaml"
+        TRAIN_ENV
     threads: 1
     resources:
         mem_mb=8000,
@@ -31,7 +31,7 @@ rule build_pool:
     log:
         "logs/{experiment}/build_pool/{dataset}_ir{ir}_seed{seed}.log",
     conda:
-        "../envs/albench.yaml"
+        TRAIN_ENV
     threads: 1
     resources:
         mem_mb=4000,

@@ -78,7 +78,7 @@ rule make_report:
     log:
         "logs/{experiment}/make_report.log",
     conda:
-        "../envs/albench.yaml"
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -584,6 +584,7 @@ def build_report(
     if apart:
         notes.append(m.Note("roles", scope))
 
+    notes += m.fit_notes(cycles, opt.fit_criterion)
     missing = missing_runs(cycles, refs)
     _write_csv(missing, out / "missing.csv")
 

@@ -42,6 +42,42 @@ class Note:
     message: str
 
 
+
+def fit_notes(cycles: pd.DataFrame, criterion: float) -> list[Note]:
+    """Whether every cycle's model fits its labeled set (``docs/metrics.md``, Training fit).
+
+    One note with the share of cycles whose eval-mode accuracy on their labeled set
+    (``train_fit_accuracy``) reaches ``criterion`` and the lowest value, plus one note
+    per cycle below it (sampler, setting, seed, cycle). Rows without the column
+    (results written before it existed) give a note saying so.
+    """
+    scope = "training fit"
+    if "train_fit_accuracy" not in cycles or cycles["train_fit_accuracy"].isna().all():
+        return [Note(scope, "no cycle recorded its fit on the labeled set (train_fit_accuracy)")]
+    fit = cycles.dropna(subset=["train_fit_accuracy"])
+    below = fit[fit["train_fit_accuracy"] < criterion]
+    lowest = fit.loc[fit["train_fit_accuracy"].idxmin()]
+    notes = [
+        Note(
+            scope,
+            f"{len(fit) - len(below)} of {len(fit)} cycles reach eval-mode accuracy >= "
+            f"{criterion:g} on their labeled set; lowest {lowest['train_fit_accuracy']:.3f} "
+            f"({lowest['sampler']}, {lowest['dataset']} IR {lowest['imbalance_ratio']:g}, "
+            f"seed {lowest['seed']}, cycle {lowest['cycle']})",
+        )
+    ]
+    for _, row in below.iterrows():
+        notes.append(
+            Note(
+                scope,
+                f"below the fit criterion: {row['sampler']}, {row['dataset']} IR "
+                f"{row['imbalance_ratio']:g}, seed {row['seed']}, cycle {row['cycle']}: "
+                f"{row['train_fit_accuracy']:.3f}",
+            )
+        )
+    return notes
+
+
 def setting_label(dataset: str, ratio: float) -> str:
     """``("fashion_mnist", 10.0)`` → ``"fashion_mnist, IR 10"``."""
     return f"{dataset}, IR {float(ratio):g}"
