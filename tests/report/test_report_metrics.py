@@ -339,4 +339,6 @@ def test_fit_notes_count_the_cycles_below_the_criterion():
         "below the fit criterion: entropy, d IR 1, seed 0, cycle 1: 0.940"
     ]
     assert len(fit_notes(cycles, 0.9)) == 1
-    assert "no cycle recorded" in fit_notes(cycles.drop(columns="train_fit_accuracy"), 0.95)[0].message
+    assert (
+        "no cycle recorded" in fit_notes(cycles.drop(columns="train_fit_accuracy"), 0.95)[0].message
+    )

@@ -135,3 +135,26 @@ def test_results_equal_the_recorded_ones(finished_run):
         metrics = json.loads((folder / "metrics.json").read_text())
         _subset_of(recorded["metrics"], metrics, run)
     assert len(golden["runs"]) == 8
+
+
+@pytest.mark.slow
+def test_a_failed_cycle_still_gets_a_report_of_what_finished(finished_run, tmp_path):
+    """`snakemake report_available` after a run with a failed cycle: every finished run is
+    reported, the failed one is in missing.csv, and nothing is rerun."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(finished_run, work, symlinks=True)
+    cycles = sorted((work / "results" / "smoke").rglob("cycle1/metrics.json"))
+    failed = cycles[0]
+    failed.unlink()  # as a cycle that crashed leaves it: no metrics.json
+    proc = snakemake(work, *SMOKE, "--cores", "1", "report_available")
+    assert "rule run_cycle" not in proc.stdout + proc.stderr
+    out = work / "reports" / "smoke" / "available"
+    missing = (out / "missing.csv").read_text().splitlines()
+    assert len(missing) == 2, missing  # header + the failed cycle
+    run = failed.parent.relative_to(
+        work / "results" / "smoke"
+    ).parts  # dataset/irX/seedN/sampler/cycle1
+    assert run[3] in missing[1] and "missing" in missing[1]
+    assert (out / "claims.md").exists() and (out / "tables" / "final_accuracy.csv").exists()

@@ -171,3 +171,13 @@ def test_an_empty_config_file_is_an_error_not_the_default(tmp_path):
     proc = snakemake(work, "-n", "--configfile", "config/empty.yaml", check=False)
     assert proc.returncode != 0
     assert "'experiment' is a required property" in proc.stdout + proc.stderr
+
+
+def test_config_readme_is_generated_from_the_schema():
+    """config/README.md documents every key; regenerate with scripts/config_readme.py."""
+    import runpy
+
+    render = runpy.run_path(str(REPO / "scripts" / "config_readme.py"))["render"]
+    assert (REPO / "config" / "README.md").read_text() == render(), (
+        "config/README.md is out of date: run python scripts/config_readme.py"
+    )

@@ -218,3 +218,4 @@ localrules:
     build_pool,
     aggregate_cycles,
     make_report,
+    report_available,

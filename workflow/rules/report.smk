@@ -93,3 +93,32 @@ rule make_report:
     shell:
         "{params.cli:q} report --config {params.config:q} --summary {params.summary:q} "
         "--results {params.results:q} --out {params.out:q} > {log:q} 2>&1"
+
+
+# After a run in which some jobs failed (`snakemake --keep-going`): the report of every run
+# that finished, with the failed and missing ones listed in missing.csv. Its inputs are the
+# metrics that exist when the DAG is built, so it never waits for (or reruns) a failed cycle.
+rule report_available:
+    input:
+        cycles=[p for p in CYCLE_METRICS if Path(p).exists()],
+        references=[p for p in REFERENCE_METRICS if Path(p).exists()],
+    output:
+        directory(f"{REPORT_DIR.format(experiment=EXPERIMENT)}/available"),
+    log:
+        f"logs/{EXPERIMENT}/report_available.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        cli=ALBENCH,
+        config=EFFECTIVE_CONFIG,
+        results=RESULTS,
+        reference="" if REFERENCE_METRICS else "--no-reference",
+    shell:
+        "( {params.cli:q} aggregate --config {params.config:q} --results {params.results:q} "
+        "--out {output:q}/summary {params.reference} && "
+        "{params.cli:q} report --config {params.config:q} --summary {output:q}/summary "
+        "--results {params.results:q} --out {output:q} ) > {log:q} 2>&1"
