@@ -115,6 +115,7 @@ TRACK_VIEWS = ("clean", "train_aug", "train")
 
 CONDA_TORCH_BUILDS = ("cpu", "cuda")  # workflow/envs/train-<build>.yaml
 
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One cycle's training schedule (``datasets.<name>.train``; units in the comments).

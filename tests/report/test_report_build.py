@@ -338,3 +338,26 @@ def test_without_the_baseline_sampler_the_figure_and_notes_say_why(synthetic_sum
     curves = metrics.improvement_curves(per_seed)
     png, pdf = figures.relative_improvement_figure(curves, ["random"], "oracle", tmp_path / "ri")
     assert png.stat().st_size > 0 and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_learning_curves_average_finished_seeds():
+    import pandas as pd
+
+    from albench.report.build import learning_curves
+
+    cycles = pd.DataFrame(
+        {
+            "dataset": ["d"] * 4,
+            "imbalance_ratio": [10.0] * 4,
+            "sampler": ["random"] * 4,
+            "seed": [0, 1, 0, 1],
+            "num_labeled": [20, 20, 30, 30],
+            "accuracy": [0.5, 0.7, 0.8, float("nan")],
+            "status": ["ok", "ok", "ok", "failed"],
+        }
+    )
+    curves = learning_curves(cycles, "accuracy")
+    assert curves["labeled"].tolist() == [20, 30]
+    assert curves["mean_percent"].tolist() == [60.0, 80.0]
+    assert curves["n_seeds"].tolist() == [2, 1]
+    assert curves["series"].iloc[0] == "d IR 10 random"

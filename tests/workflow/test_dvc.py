@@ -118,3 +118,24 @@ def test_push_delete_pull_restores_the_same_bytes(clone, tmp_path):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     dvc(clone, "pull")
     assert snapshot(clone) == original
+
+
+def test_metrics_plots_and_an_experiment(clone):
+    """`dvc metrics show`, `dvc plots show` (the data plot, no PDF error) and `dvc exp run -S`
+    changing a report option: only the report stage reruns, and `dvc exp show` lists it."""
+    if not (clone / "results/smoke/summary/cycles.csv").exists():
+        dvc(clone, "repro")
+    env = {**os.environ, "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    subprocess.run(["git", "-C", str(clone), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(clone), "commit", "-qm", "run", "--author", "t <t@t>", "--allow-empty"],
+        check=True,
+        env=env,
+    )
+    assert "digits_ir1" in dvc(clone, "metrics", "show")
+    plots = dvc(clone, "plots", "show", "--json")
+    assert "curves.csv" in plots and "mean_percent" in plots
+    out = dvc(clone, "exp", "run", "-S", "config/config.yaml:report.n_resamples=1500")
+    assert "Running stage 'report'" in out and "Running stage 'benchmark'" not in out, out
+    shown = dvc(clone, "exp", "show", "--csv")
+    assert "1500" in shown, shown

@@ -66,6 +66,8 @@ REPORT_OUTPUTS["notes"] = report(
 )
 # Headline numbers per setting and sampler, for `dvc metrics show`.
 REPORT_OUTPUTS["headline_metrics"] = f"{REPORT_DIR}/metrics.json"
+# Mean accuracy per labeled-set size, for `dvc plots show` / `dvc plots diff`.
+REPORT_OUTPUTS["curves"] = f"{REPORT_DIR}/curves.csv"
 
 
 rule make_report:

@@ -759,7 +759,41 @@ def build_report(
         _notes_markdown(cycles, refs, missing, notes, friedman, opt, band, results_),
     )
     write_json(out / "metrics.json", headline_metrics(ri, aubc, selection, results_))
+    _write_csv(learning_curves(cycles, opt.metric), out / "curves.csv")
     return expected_outputs(out)
+
+
+def learning_curves(cycles: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean test ``metric`` (%) per setting, sampler and labeled-set size, over the seeds
+    that finished: one tidy row per point, the file ``dvc plots show/diff`` overlays
+    across experiments (``dvc.yaml``: x = labeled, y = mean_percent)."""
+    ok = cycles[cycles["status"] == "ok"]
+    columns = [
+        "series",
+        "dataset",
+        "imbalance_ratio",
+        "sampler",
+        "metric",
+        "labeled",
+        "mean_percent",
+        "n_seeds",
+    ]
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = ok.groupby(["dataset", "imbalance_ratio", "sampler", "num_labeled"], sort=True)
+    frame = grouped[metric].agg(["mean", "count"]).reset_index()
+    frame["metric"] = metric
+    frame["mean_percent"] = (100 * frame["mean"]).round(4)
+    frame["labeled"] = frame["num_labeled"].astype(int)
+    frame["n_seeds"] = frame["count"].astype(int)
+    frame["series"] = (
+        frame["dataset"]
+        + " IR "
+        + frame["imbalance_ratio"].map("{:g}".format)
+        + " "
+        + frame["sampler"]
+    )
+    return frame[columns]
 
 
 def _rank_scope(apart: list[str], opt: ReportConfig) -> str:

@@ -42,7 +42,6 @@ class Note:
     message: str
 
 
-
 def fit_notes(cycles: pd.DataFrame, criterion: float) -> list[Note]:
     """Whether every cycle's model fits its labeled set (``docs/metrics.md``, Training fit).
 

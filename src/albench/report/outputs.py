@@ -42,4 +42,5 @@ def expected_outputs(out_dir: str | Path) -> list[Path]:
         out / "notes.md",
         out / "claims.md",
         out / "metrics.json",
+        out / "curves.csv",
     ]
