@@ -80,6 +80,31 @@ def peak_memory_mb(device) -> dict[str, float]:
     return peak
 
 
+def hardware(device) -> dict[str, object]:
+    """What the run ran on: the CPU's vector unit and threads, and on CUDA the GPU's name,
+    compute capability, memory, the driver-visible devices and the TF32 switches (which
+    change matmul/convolution numerics on Ampere and later)."""
+    import torch
+
+    info: dict[str, object] = {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
+    if getattr(device, "type", "cpu") == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info |= {
+            "gpu_name": props.name,
+            "gpu_compute_capability": f"{props.major}.{props.minor}",
+            "gpu_memory_mb": round(props.total_memory / 2**20),
+            "gpu_count": torch.cuda.device_count(),
+            "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+            "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
+        }
+    return info
+
+
 def run_environment() -> dict[str, str | None]:
     return {
         "hostname": platform.node(),

@@ -32,7 +32,13 @@ from albench.cycle.train import Trained
 from albench.io import write_bytes, write_json, write_text
 from albench.plan import RunKey, run_hash
 from albench.pools import LabeledSet
-from albench.provenance import code_version, library_versions, peak_memory_mb, run_environment
+from albench.provenance import (
+    code_version,
+    hardware,
+    library_versions,
+    peak_memory_mb,
+    run_environment,
+)
 from albench.seeding import derive_seed
 
 EMPTY_CANDIDATES = "index,label,predicted,correct,is_tail,selected\n"
@@ -119,6 +125,7 @@ def metrics_record(
             "code_version": code_version(),
             "libraries": library_versions(),
             "device": str(inputs.device),
+            "hardware": hardware(inputs.device),
             "determinism": {k: str(v) for k, v in result.determinism.items()},
             "amp": result.amp,
             "seeds": {
