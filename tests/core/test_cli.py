@@ -40,6 +40,10 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     assert "albench data prepare digits" in capsys.readouterr().err
     assert main(["data", "prepare", "mnist", "--cache-dir", str(tmp_path)]) == 2
     assert "unknown dataset 'mnist'; valid datasets:" in capsys.readouterr().err
+    assert main(["data", "info", "no_such_dataset", "--cache-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'no_such_dataset'" in err and "fashion_mnist" in err
+    assert "Traceback" not in err and "albench data prepare no_such_dataset" not in err
 
 
 def test_pool_build_and_summary(tmp_path, capsys):

@@ -238,6 +238,15 @@ def load_dataset(
     directory = cache_root(root) / name
     meta_path = directory / "meta.json"
     if not meta_path.exists():
+        from albench.data.registry import dataset_names
+
+        known = dataset_names()
+        if name not in known:
+            raise CacheError(
+                f"unknown dataset {name!r} (no cache at {directory}); valid datasets: "
+                f"{', '.join(known)}, or a custom_datasets entry of your config, prepared "
+                f"with `albench data prepare NAME --config your.yaml`"
+            )
         raise CacheError(
             f"dataset {name!r} is not prepared: no {meta_path}. "
             f"Run `albench data prepare {name}` (add --download to fetch it)."
