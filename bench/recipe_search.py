@@ -78,10 +78,10 @@ RECIPES: dict[str, dict] = {
     "default": {
         "model": "conv_pool_cnn_8_16",
         "train": {
-            "epochs": 30,
+            "epochs": 50,
             "min_steps": 400,
             "lr": 0.02,
-            "milestones": [24],
+            "milestones": [40],
             "crop_padding": 1,
             "hflip": False,
         },
