@@ -196,6 +196,7 @@ def check_config(config: Config) -> list[SettingPlan]:
                 f"datasets.{dataset}.model: unknown model {settings.model!r}; "
                 f"valid models: {', '.join(model_names())}"
             )
+        _check_custom_folder(config, dataset)
         counts = _class_counts(config, dataset)
         for ratio in settings.imbalance_ratios:
             plans.append(_check_setting(settings, ratio, counts))
@@ -230,6 +231,25 @@ def _check_objective_params(name: str, params: dict) -> None:
             f"config.sampler_params.{name}_module: unknown parameter(s) "
             f"{', '.join(unknown)}; valid parameters: {', '.join(valid)}"
         )
+
+
+def _check_custom_folder(config: Config, dataset: str) -> None:
+    """A custom image folder that is not prepared yet: cheap checks now, not at its job."""
+    entry = config.custom_datasets.get(dataset)
+    if entry is None or entry.get("source") != "imagefolder":
+        return
+    if (Path(config.cache_dir) / dataset / "meta.json").exists():
+        return
+    from albench.data import DataSourceError
+    from albench.data.sources.imagefolder import quick_check
+
+    where = f"custom_datasets.{dataset}"
+    try:
+        quick_check(entry.get("root"), where)
+        if entry.get("test_root") is not None:
+            quick_check(entry["test_root"], f"{where}.test_root", test_split=True)
+    except DataSourceError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _class_counts(config: Config, dataset: str) -> list[int] | None:

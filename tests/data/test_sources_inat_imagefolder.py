@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -292,3 +293,64 @@ def test_specs_have_one_line_summaries():
         assert spec.summary and "\n" not in spec.summary and spec.hflip is True
     assert get_dataset_spec("inat2018").options == {"image_size": 64}
     assert get_dataset_spec("imagefolder").options == {"image_size": 32}
+
+
+def _config_with_folder(tmp_path: Path, root: Path):
+    from albench.config import Config
+
+    return Config.from_dict(
+        {
+            "experiment": "t",
+            "cache_dir": str(tmp_path / "cache"),
+            "custom_datasets": {"mine": {"source": "imagefolder", "root": str(root)}},
+            "datasets": {"mine": {"imbalance_ratios": [1], "initial": {"size": 4}, "budget": 2}},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda root: None, "is not a directory"),
+        (lambda root: fx.write_image_folder(root, classes=("cat",)), "1 class folder(s) (cat)"),
+        (
+            lambda root: (
+                fx.write_image_folder(root),
+                (root / "dog" / "aaa.png").write_bytes(b"not a png"),
+            ),
+            "aaa.png is not a readable image",
+        ),
+    ],
+    ids=["missing", "one-class", "garbage-image"],
+)
+def test_custom_folders_are_checked_when_the_workflow_is_parsed(tmp_path, make, message):
+    """check_config (run while Snakemake parses) rejects bad folders before any job."""
+    from albench.config import ConfigError
+    from albench.plan import check_config
+
+    root = tmp_path / "imgs"
+    make(root)
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        check_config(_config_with_folder(tmp_path, root))
+    assert "custom_datasets.mine" in str(info.value)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_worker_error_names_the_file_on_its_first_line():
+    text = (
+        "Caught DataSourceError in DataLoader worker process 0.\nOriginal Traceback (most "
+        'recent call last):\n  File "x.py", line 1\nalbench.data.base.DataSourceError: cannot '
+        "read image /data/dog/a.png: truncated\n"
+    )
+    assert imagefolder._worker_message(text) == "cannot read image /data/dog/a.png: truncated"
+    assert imagefolder._worker_message("plain message") == "plain message"
+
+
+def test_a_truncated_image_decoded_by_a_worker_is_named_first(tmp_path):
+    fx.write_image_folder(tmp_path / "imgs")
+    bad = tmp_path / "imgs" / "emu" / "img_3.png"
+    bad.write_bytes(bad.read_bytes()[:40])  # a valid header, truncated data
+    with pytest.raises(DataSourceError) as info:
+        _folder(tmp_path / "cache", root=str(tmp_path / "imgs"), image_size=4, num_workers=1)
+    first_line = str(info.value).splitlines()[0]
+    assert str(bad) in first_line and not first_line.startswith("Caught")

@@ -175,17 +175,30 @@ def stream_split(
     )
     start = 0
     with tqdm(total=n, desc=desc, unit="img", disable=None) as progress:
-        for chunk_images, chunk_labels in loader:
-            stop = start + len(chunk_labels)
-            images[start:stop] = chunk_images  # (b, s, s, C)
-            labels[start:stop] = chunk_labels  # (b,)
-            start = stop
-            progress.update(len(chunk_labels))
+        try:
+            for chunk_images, chunk_labels in loader:
+                stop = start + len(chunk_labels)
+                images[start:stop] = chunk_images  # (b, s, s, C)
+                labels[start:stop] = chunk_labels  # (b,)
+                start = stop
+                progress.update(len(chunk_labels))
+        except DataSourceError as exc:
+            raise DataSourceError(_worker_message(str(exc))) from None
     if start != n:
         raise DataSourceError(f"{desc}: decoded {start} images, expected {n}")
     images.flush()
     labels.flush()
     del images, labels
+
+
+def _worker_message(text: str) -> str:
+    """The original message of an error a DataLoader worker re-raised ("Caught
+    DataSourceError in DataLoader worker process 0. Original Traceback ...": the file's
+    path is on the last line), or ``text`` itself."""
+    if not text.startswith("Caught "):
+        return text
+    last = text.strip().splitlines()[-1]
+    return last.split(": ", 1)[1] if last.startswith(("albench.", "DataSourceError")) else last
 
 
 def check_params(params: Mapping[str, Any], allowed: Sequence[str], what: str) -> None:
@@ -275,6 +288,54 @@ def discover(
             f"image folder: no images in {root} (extensions: {', '.join(IMG_EXTENSIONS)})"
         )
     return sorted(class_to_idx, key=class_to_idx.__getitem__), samples
+
+
+def quick_check(root: Any, what: str, *, test_split: bool = False) -> None:
+    """Cheap checks of a class-per-folder root before any job runs (the workflow's parse).
+
+    The root exists and is a directory, it has at least two class folders, and the first
+    image file of each class (by name) opens as an image (PIL reads only its header).
+    The full decode happens in ``prepare``; this catches the common mistakes in
+    milliseconds instead of at the first job.
+
+    Raises:
+        DataSourceError: naming the folder or file and what was expected.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    base = _directory(root, what if test_split else f"{what}.root")
+    if test_split:  # a test folder may leave classes out; prepare checks it against root
+        return
+    classes = sorted(entry.name for entry in os.scandir(base) if entry.is_dir())
+    if len(classes) < 2:
+        raise DataSourceError(
+            f"{what}: {base} has {len(classes)} class folder(s) ({', '.join(classes) or 'none'}); "
+            "an image classification dataset needs at least 2 (root/<class>/<image>)"
+        )
+    for name in classes:
+        first = _first_image(base / name)
+        if first is None:
+            raise DataSourceError(
+                f"{what}: class folder {base / name} holds no image file "
+                f"(extensions: {', '.join(_EXTENSIONS)})"
+            )
+        try:
+            with Image.open(first) as image:
+                image.size  # noqa: B018 - the header is parsed lazily
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataSourceError(f"{what}: {first} is not a readable image ({exc})") from None
+
+
+_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def _first_image(folder: Path) -> Path | None:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            if filename.lower().endswith(_EXTENSIONS):
+                return Path(dirpath) / filename
+    return None
 
 
 def stratified_split(
