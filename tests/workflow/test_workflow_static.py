@@ -120,6 +120,11 @@ def _smoke_dataset(**changes) -> dict:
         ({"datasets": _smoke_dataset(imbalance_ratios=[0.5])}, "0.5"),
         ({"datasets": _smoke_dataset(cycles=30, budget=100)}, "more than the pool's"),
         ({"datasets": {"mnist": _smoke_dataset()["digits"]}}, "unknown dataset 'mnist'"),
+        ({"report": {"metric": "acc"}}, "'acc' is not one of ['accuracy', 'balanced_accuracy']"),
+        ({"report": {"ci_level": 1.5}}, "1.5"),
+        ({"report": {"baseline": "randm"}}, "'randm' is not one of the configured samplers"),
+        ({"sampler_params": {"tidal_module": {"wieght": 2}}}, "unknown parameter(s) wieght"),
+        ({"require_gpu": "yes"}, "'yes' is not of type 'boolean'"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, changes, message):
