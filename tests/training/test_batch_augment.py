@@ -135,3 +135,11 @@ def test_single_channel_images_get_nhwc_strides_too() -> None:
     assert torch.equal(
         augment.clean(prepared, torch.arange(4)), augment.norm.apply(torch.from_numpy(images))
     )
+
+
+def test_normalization_tensors_are_built_once_per_device():
+    norm = Normalization((0.5, 0.25), (0.2, 0.4))
+    mean, std = norm.tensors("cpu")
+    assert norm.tensors(torch.device("cpu"))[0] is mean  # cached: no copy per batch
+    assert mean.shape == (1, 2, 1, 1) and std.flatten().tolist() == pytest.approx([0.2, 0.4])
+    assert norm == Normalization((0.5, 0.25), (0.2, 0.4))  # the cache is not part of equality

@@ -159,3 +159,14 @@ def test_train_view_uses_batch_statistics_and_leaves_the_buffers_alone() -> None
         expected = model.train()(augment.norm.apply(torch.from_numpy(images))).logits.softmax(1)
     torch.testing.assert_close(train_view.mean_probs, expected)
     assert not torch.allclose(train_view.mean_probs, clean.mean_probs)
+
+
+def test_a_nonfinite_softmax_row_does_not_poison_the_running_mean():
+    rec = DynamicsRecorder(3, 2)
+    idx = torch.tensor([0, 1, 2])
+    rec.update(idx, torch.tensor([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]]), 0)
+    rec.update(idx, torch.tensor([[float("nan"), 1.0], [0.4, 0.6], [float("inf"), 0.0]]), 1)
+    # Rows 0 and 2: the bad pass leaves p̄ where it was; row 1: (0.6 + 0.4) / 2, (0.4 + 0.6) / 2.
+    expected = torch.tensor([[0.2, 0.8], [0.5, 0.5], [0.5, 0.5]])
+    torch.testing.assert_close(rec.mean_probs, expected)
+    assert int(rec.nonfinite_rows) == 2 and torch.isfinite(rec.mean_probs).all()

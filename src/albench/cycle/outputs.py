@@ -111,6 +111,8 @@ def metrics_record(
             "steps": result.steps,
             "fit_loss": result.fit_loss,  # final model, eval mode, clean labeled set
             "fit_accuracy": result.fit_accuracy,
+            # TiDAL's target: training-pass softmax rows that were not finite (fp16 overflow)
+            "nonfinite_td_rows": int(result.recorder.nonfinite_rows) if result.recorder else 0,
         },
         "selection": {
             "budget": inputs.budget,

@@ -41,6 +41,7 @@ class Normalization:
             )
         if min(self.std) <= 0:
             raise ValueError(f"std values must be > 0, got {self.std}")
+        object.__setattr__(self, "_on_device", {})  # device -> (mean, std): built once
 
     @property
     def channels(self) -> int:
@@ -58,10 +59,15 @@ class Normalization:
         return cls(tuple(mean.tolist()), tuple(np.maximum(std, 1e-8).tolist()))
 
     def tensors(self, device: torch.device | str) -> tuple[Tensor, Tensor]:
-        """(1, C_in, 1, 1) mean and std on ``device``."""
-        mean = torch.tensor(self.mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
-        return mean, std
+        """(1, C_in, 1, 1) mean and std on ``device``, built once per device (a host-to-device
+        copy on CUDA, which ``predict`` and the trackers would otherwise pay every batch).
+        Callers must not modify them in place."""
+        key = torch.device(device)
+        if key not in self._on_device:
+            mean = torch.tensor(self.mean, dtype=torch.float32, device=key).view(1, -1, 1, 1)
+            std = torch.tensor(self.std, dtype=torch.float32, device=key).view(1, -1, 1, 1)
+            self._on_device[key] = (mean, std)
+        return self._on_device[key]
 
     def apply(self, images_u8: Tensor) -> Tensor:
         """uint8 (B, H, W, C_in) → normalised float32 (B, C_in, H, W) on the same device.

@@ -66,6 +66,8 @@ class DynamicsRecorder:
             )
         self.mean_probs = torch.zeros(num_samples, num_classes, device=device)  # (m, C)
         self.visits = torch.zeros(num_samples, dtype=torch.int32, device=device)  # (m,)
+        # Rows whose softmax was not finite (an fp16 overflow): counted on the device, no sync.
+        self.nonfinite_rows = torch.zeros((), dtype=torch.int64, device=device)
 
     @property
     def num_samples(self) -> int:
@@ -81,11 +83,21 @@ class DynamicsRecorder:
 
         Returns:
             (B, C) the updated p̄ of these rows (a copy, detached).
+
+        A row of ``probs`` that is not finite (a mixed-precision overflow) is replaced by
+        the row's current p̄, so one bad forward pass cannot turn the sample's target
+        into NaN for the rest of the cycle (its p̄ then stays, up to rounding, what it
+        was); :attr:`nonfinite_rows` counts such rows. Finite rows are folded in with
+        exactly the arithmetic above.
         """
         if epoch < 0:
             raise ValueError(f"epoch must be >= 0, got {epoch}")
         rows = self.mean_probs[sample_idx]  # (B, C), a copy
-        rows.mul_(epoch).add_(probs.detach().float()).div_(epoch + 1)
+        p = probs.detach().float()
+        finite = torch.isfinite(p).all(dim=1, keepdim=True)  # (B, 1)
+        self.nonfinite_rows += (~finite).sum()
+        p = torch.where(finite, p, rows)
+        rows.mul_(epoch).add_(p).div_(epoch + 1)
         self.mean_probs[sample_idx] = rows
         self.visits[sample_idx] += 1
         return rows
