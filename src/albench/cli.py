@@ -20,6 +20,7 @@ Heavy modules (torch, pandas) are imported by the handlers that need them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -436,11 +437,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TRAINING_COMMANDS = ("cycle", "train-initial", "reference")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from albench.config import ConfigError
     from albench.data import CacheError, DataSourceError
 
     args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) in TRAINING_COMMANDS:
+        # cuBLAS reads this when its first handle is created; set it before anything can
+        # touch CUDA, so deterministic GEMMs are possible (albench.device.CUBLAS_WORKSPACE).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     try:
         return args.func(args)
     except (ConfigError, DataSourceError, CacheError, ValueError, FileNotFoundError) as exc:

@@ -35,6 +35,21 @@ def test_data_prepare_and_info(tmp_path, capsys):
     assert "1257 images 8x8x1" in out and "540 images" in out
 
 
+def test_training_commands_set_the_cublas_workspace_before_any_cuda_work(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    assert main(["data", "info", "digits", "--cache-dir", str(tmp_path)]) == 2
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ  # not a training command
+    args = ["cycle", "--config", str(tmp_path / "none.yaml"), "--dataset", "d", "--ir", "1"]
+    args += ["--sampler", "random", "--seed", "0", "--cycle", "0", "--pool", "p", "--labeled", "l"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2  # fails on the missing config
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    from albench.device import CUBLAS_WORKSPACE
+
+    assert CUBLAS_WORKSPACE == ":4096:8"  # the one value, also set by configure_determinism
+
+
 def test_errors_exit_2_with_a_message(tmp_path, capsys):
     assert main(["data", "info", "digits", "--cache-dir", str(tmp_path)]) == 2
     assert "albench data prepare digits" in capsys.readouterr().err
