@@ -183,7 +183,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (median)")
     parser.add_argument("--pairs", type=int, default=12, help="recorder on/off pairs for (d)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for (c)")
-    parser.add_argument("--model", default="conv_pool_cnn_8_16", help="backbone (albench.models.registry)")
+    parser.add_argument(
+        "--model", default="conv_pool_cnn_8_16", help="backbone (albench.models.registry)"
+    )
     parser.add_argument(
         "--track-records", type=int, default=20, help="candidate-tracking passes per run in (e)"
     )
