@@ -45,6 +45,7 @@ MEASURE_COLUMNS = [
     "data_hash",
     "code_version",
     "device",
+    "gpu_name",  # provenance.hardware.gpu_name; empty on the CPU
     "slurm_job_id",
     "error",
 ]
@@ -80,6 +81,7 @@ def _row(path: Path) -> dict[str, Any]:
             "data_hash": prov["data_hash"],
             "code_version": prov["code_version"],
             "device": prov["device"],
+            "gpu_name": prov.get("hardware", {}).get("gpu_name"),
             "slurm_job_id": run.get("slurm_job_id"),
         }
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -342,3 +342,25 @@ def test_fit_notes_count_the_cycles_below_the_criterion():
     assert (
         "no cycle recorded" in fit_notes(cycles.drop(columns="train_fit_accuracy"), 0.95)[0].message
     )
+
+
+def test_device_notes_flag_a_chain_that_mixed_cpu_and_gpu():
+    import pandas as pd
+
+    from albench.report.metrics import device_notes
+
+    cycles = pd.DataFrame(
+        {
+            "dataset": ["d"] * 4,
+            "imbalance_ratio": [1.0] * 4,
+            "seed": [0, 0, 1, 1],
+            "sampler": ["random"] * 4,
+            "cycle": [0, 1, 0, 1],
+            "status": ["ok"] * 4,
+            "device": ["cuda:0", "cpu", "cuda:0", "cuda:1"],
+        }
+    )
+    notes = device_notes(cycles)
+    assert [n.message for n in notes] == [
+        "random, d IR 1, seed 0 ran on mixed device types (cycle 0: cuda:0, cycle 1: cpu)"
+    ]

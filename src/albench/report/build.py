@@ -585,6 +585,7 @@ def build_report(
         notes.append(m.Note("roles", scope))
 
     notes += m.fit_notes(cycles, opt.fit_criterion)
+    notes += m.device_notes(cycles)
     missing = missing_runs(cycles, refs)
     _write_csv(missing, out / "missing.csv")
 

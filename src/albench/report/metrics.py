@@ -42,6 +42,31 @@ class Note:
     message: str
 
 
+def device_notes(cycles: pd.DataFrame) -> list[Note]:
+    """One note per AL chain (setting, seed, sampler) whose cycles ran on different device
+    types (e.g. a CPU fallback in the middle of a GPU chain): its numbers mix kernels."""
+    if "device" not in cycles:
+        return []
+    ok = cycles[(cycles["status"] == "ok") & cycles["device"].notna()]
+    kinds = ok.assign(kind=ok["device"].astype(str).str.split(":").str[0])
+    keys = ["dataset", "imbalance_ratio", "seed", "sampler"]
+    notes = []
+    for key, chain in kinds.groupby(keys, sort=True):
+        if chain["kind"].nunique() > 1:
+            dataset, ratio, seed, sampler = key
+            devices = ", ".join(
+                f"cycle {c}: {d}" for c, d in zip(chain["cycle"], chain["device"], strict=True)
+            )
+            notes.append(
+                Note(
+                    "devices",
+                    f"{sampler}, {dataset} IR {ratio:g}, seed {seed} ran on mixed device types "
+                    f"({devices})",
+                )
+            )
+    return notes
+
+
 def fit_notes(cycles: pd.DataFrame, criterion: float) -> list[Note]:
     """Whether every cycle's model fits its labeled set (``docs/metrics.md``, Training fit).
 
