@@ -22,6 +22,9 @@ implementation" one factor at a time, and ends with the chosen default:
 ``old_steps``       ``old`` trained for at least 400 steps (``min_steps``)
 ``independent``     conv + max-pool CNN and padding 2 (the independent implementation)
 ``default``         the chosen default (``config/config.yaml``)
+``reference10``     the all-data reference of the default config (whole search pool)
+``reference20``     the same trained twice as long (is 10 epochs converged?); these two
+                    run only when named, e.g. ``--recipes reference10 reference20 --seeds 0``
 ==================  =====================================================================
 
 Usage::
@@ -87,6 +90,18 @@ RECIPES: dict[str, dict] = {
         },
     },
 }
+# The all-data reference: the whole search pool (``full_pool``), not a labeled subset.
+REFERENCE = {"model": "conv_pool_cnn_8_16", "full_pool": True}
+REFERENCE_TRAIN = {"batch_size": 128, "lr": 0.05, "crop_padding": 1, "hflip": False}
+RECIPES["reference10"] = {
+    **REFERENCE,
+    "train": {**REFERENCE_TRAIN, "epochs": 10, "milestones": [8]},
+}
+RECIPES["reference20"] = {
+    **REFERENCE,
+    "train": {**REFERENCE_TRAIN, "epochs": 20, "milestones": [16]},
+}
+SEARCH = [name for name in RECIPES if not RECIPES[name].get("full_pool")]
 VALIDATION_SIZE = 10_000
 
 
@@ -177,7 +192,7 @@ def summarise(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--recipes", nargs="+", default=SEARCH, choices=list(RECIPES))
     parser.add_argument("--recipe-json", action="append", default=[], help="extra recipe")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--sizes", nargs="+", type=int, default=[200, 600, 1000])
@@ -199,8 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         for ratio in args.ratios:
             for seed in args.seeds:
                 pool = long_tailed_pool(search_pool, labels, ratio, seed)
-                for size in args.sizes:
-                    idx = labeled_set(pool, labels, size, seed)
+                for size in [len(pool)] if recipe.get("full_pool") else args.sizes:
+                    idx = pool if recipe.get("full_pool") else labeled_set(pool, labels, size, seed)
                     row = {"recipe": recipe["name"], "ir": ratio, "seed": seed, "size": size}
                     row |= run_one(recipe, data, norm, idx, val_idx, seed)
                     rows.append(row)
