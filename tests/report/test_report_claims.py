@@ -55,18 +55,10 @@ def _evaluate(aubc, diagnostics=EMPTY_DIAGNOSTICS, candidates=None, final=None, 
     cycles = _cycles(aubc)
     if final is None:
         final = cycles[cycles["cycle"] == 1]
-    results = c.evaluate_claims(
-        cycles,
-        aubc,
-        final,
-        diagnostics,
-        candidates or {},
-        IntervalSpec(),
-        0.05,
-        margins,
-        "accuracy",
-        {"d": "resnet18"},
+    inputs = c.ClaimInputs(
+        cycles, aubc, final, diagnostics, candidates or {}, "accuracy", {"d": "resnet18"}
     )
+    results = c.evaluate_claims(inputs, IntervalSpec(), 0.05, margins)
     return {r.spec.key: r for r in results}
 
 

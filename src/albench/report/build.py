@@ -603,9 +603,7 @@ def build_report(
     training = ri[ri["sampler"].isin(set(pairs.values()))] if not ri.empty else ri
     total = ri[ri["sampler"].isin(set(pairs))] if not ri.empty else ri
     figures.selection_effect_figure(
-        total,
-        selection,
-        training,
+        figures.EffectCurves(total, selection, training),
         pairs,
         opt.baseline,
         fig_dir / "selection_effect",
@@ -730,16 +728,10 @@ def build_report(
     # The papers' claims, each with its estimate, interval, verdict and scale.
     last = m.ok_rows(final_rows(cycles))
     results_ = c.evaluate_claims(
-        cycles,
-        runs,
-        last,
-        diagnostics,
-        candidates,
+        c.ClaimInputs(cycles, runs, last, diagnostics, candidates, opt.metric, models),
         interval_spec(opt),
         opt.alpha,
         {"claim_margin": opt.claim_margin, "claim_kl_margin": opt.claim_kl_margin},
-        opt.metric,
-        models,
     )
     claims = c.claims_frame(results_)
     tables.write_table(tables.claims_table(results_, claims), tab_dir)
@@ -757,7 +749,15 @@ def build_report(
         )
     write_text(
         out / "notes.md",
-        _notes_markdown(cycles, refs, missing, notes, friedman, opt, band, results_),
+        _notes_markdown(
+            cycles,
+            (len(missing), None if refs is None else len(refs)),
+            notes,
+            friedman,
+            opt,
+            band,
+            results_,
+        ),
     )
     write_json(out / "metrics.json", headline_metrics(ri, aubc, selection, results_))
     _write_csv(learning_curves(cycles, opt.metric), out / "curves.csv")
@@ -870,7 +870,9 @@ def _friedman_note(result: m.FriedmanResult, opt: ReportConfig) -> str:
     )
 
 
-def _notes_markdown(cycles, refs, missing, notes, friedman, opt, band, claims) -> str:
+def _notes_markdown(cycles, run_status, notes, friedman, opt, band, claims) -> str:
+    """notes.md; ``run_status`` = (missing or failed runs, reference runs or None)."""
+    missing, references = run_status
     counts = cycles["status"].value_counts().to_dict()
     if opt.interval == "bootstrap":
         how = f"{opt.n_resamples} resamples, generator seed {opt.bootstrap_seed}"
@@ -890,8 +892,8 @@ def _notes_markdown(cycles, refs, missing, notes, friedman, opt, band, claims) -
         f"- intervals: {band} ({how}); t-tests at α = {opt.alpha:g}; initial budget in the "
         f"penalty matrix: {'yes' if opt.include_initial_budget else 'no'}",
         f"- cycle runs: {len(cycles)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
-        f"- reference runs: {'none (no reference.csv)' if refs is None else len(refs)}",
-        f"- missing or failed runs: {len(missing)} (listed in missing.csv)",
+        f"- reference runs: {'none (no reference.csv)' if references is None else references}",
+        f"- missing or failed runs: {missing} (listed in missing.csv)",
         f"- {_friedman_note(friedman, opt)}",
         f"- claims (claims.md): {verdicts}",
         "- definitions: docs/metrics.md",

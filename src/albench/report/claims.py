@@ -439,33 +439,47 @@ def _range_text(frame: pd.DataFrame, column: str, what: str) -> str:
 # ----------------------------------------------------------------------------- all claims
 
 
-def evaluate_claims(
-    cycles: pd.DataFrame,
-    aubc_runs: pd.DataFrame,
-    final: pd.DataFrame,
-    diagnostics: pd.DataFrame,
-    candidates: dict[tuple, pd.DataFrame],
-    interval: IntervalSpec,
-    alpha: float,
-    margins: dict[str, float],
-    metric: str = "accuracy",
-    models: dict[str, str] | None = None,
-) -> list[ClaimResult]:
-    """Every claim of :data:`CLAIMS`, in order, decided by :func:`decide`.
+@dataclass(frozen=True)
+class ClaimInputs:
+    """What the claims are computed from (all from the run's aggregated results).
 
-    Args:
+    Attributes:
         cycles: ``cycles.csv`` (for the scale lines).
         aubc_runs: :func:`albench.report.metrics.aubc_per_run` output.
         final: finished rows of each setting's last cycle.
         diagnostics: KL diagnostics per cycle (columns ``predicted``, ``snapshot``
             and, when recorded, ``predicted_train``, ``snapshot_train``).
         candidates: cycle-0 candidates per (dataset, IR, seed, sampler).
-        interval: the report's interval (its method; the level is Bonferroni's).
-        alpha: family-wise level of each claim.
-        margins: ``{"claim_margin": …, "claim_kl_margin": …}``.
         metric: the run's metric for claims (a), (b), (d).
         models: dataset → model name, for the scale lines.
     """
+
+    cycles: pd.DataFrame
+    aubc_runs: pd.DataFrame
+    final: pd.DataFrame
+    diagnostics: pd.DataFrame
+    candidates: dict[tuple, pd.DataFrame]
+    metric: str = "accuracy"
+    models: dict[str, str] | None = None
+
+
+def evaluate_claims(
+    inputs: ClaimInputs,
+    interval: IntervalSpec,
+    alpha: float,
+    margins: dict[str, float],
+) -> list[ClaimResult]:
+    """Every claim of :data:`CLAIMS`, in order, decided by :func:`decide`.
+
+    Args:
+        inputs: the run's results the claims are computed from.
+        interval: the report's interval (its method; the level is Bonferroni's).
+        alpha: family-wise level of each claim.
+        margins: ``{"claim_margin": …, "claim_kl_margin": …}``.
+    """
+    cycles, aubc_runs, final = inputs.cycles, inputs.aubc_runs, inputs.final
+    diagnostics, candidates, metric = inputs.diagnostics, inputs.candidates, inputs.metric
+    models = inputs.models
     built = {
         "a": tidal_vs_uncertainty(aubc_runs, balanced=True),
         "b": tidal_vs_uncertainty(aubc_runs, balanced=False),

@@ -15,6 +15,7 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -224,7 +225,16 @@ def band_alpha(n_lines: int) -> float:
     return 0.15 if n_lines <= 4 else 0.07
 
 
-def _band(ax, x, mean, low, high, style: dict, label: str, alpha: float = 0.15) -> Line2D:
+RI_COLUMNS = ("ri_mean", "ri_ci_low", "ri_ci_high")  # improvement_curves output
+
+
+def _band(
+    ax, run: pd.DataFrame, columns: tuple[str, str, str], style: dict, label: str, alpha: float
+) -> Line2D:
+    """A curve over ``run["num_labeled"]`` with its interval band; ``columns`` names the
+    mean, lower and upper columns of ``run``."""
+    x = run["num_labeled"]
+    mean, low, high = (run[name] for name in columns)
     (line,) = ax.plot(
         x,
         mean,
@@ -278,10 +288,8 @@ def relative_improvement_figure(
                     continue
                 handles[sampler] = _band(
                     ax,
-                    run["num_labeled"],
-                    run["ri_mean"],
-                    run["ri_ci_low"],
-                    run["ri_ci_high"],
+                    run,
+                    RI_COLUMNS,
                     styles[sampler],
                     sampler,
                     band_alpha(len(samplers) - 1),
@@ -305,10 +313,17 @@ def relative_improvement_figure(
         return save(fig, stem)
 
 
+class EffectCurves(NamedTuple):
+    """:func:`albench.report.metrics.improvement_curves` of each method m vs the baseline
+    (total), m vs its control c (selection), and c vs the baseline (training)."""
+
+    total: pd.DataFrame
+    selection: pd.DataFrame
+    training: pd.DataFrame
+
+
 def selection_effect_figure(
-    total: pd.DataFrame,
-    selection: pd.DataFrame,
-    training: pd.DataFrame,
+    effects: EffectCurves,
     controls: dict[str, str],
     baseline: str,
     stem: str | Path,
@@ -323,10 +338,10 @@ def selection_effect_figure(
     over the baseline).
 
     Args:
-        total, selection, training: :func:`albench.report.metrics.improvement_curves`
-            of m vs the baseline, m vs c, and c vs the baseline.
+        effects: the total, selection and training curves.
         controls: method → its control (only methods whose control ran).
     """
+    total, selection, training = effects
     if selection.empty:
         return message_figure(
             "Selection vs total effect",
@@ -374,10 +389,8 @@ def selection_effect_figure(
                     }[kind]
                     handles[label] = _band(
                         ax,
-                        run["num_labeled"],
-                        run["ri_mean"],
-                        run["ri_ci_low"],
-                        run["ri_ci_high"],
+                        run,
+                        RI_COLUMNS,
                         style,
                         label,
                         band_alpha(3 * len(controls)),
@@ -427,10 +440,8 @@ def accuracy_figure(
                 if not run.empty:
                     handles[sampler] = _band(
                         ax,
-                        run["num_labeled"],
-                        run["mean"],
-                        run["ci_low"],
-                        run["ci_high"],
+                        run,
+                        ("mean", "ci_low", "ci_high"),
                         styles[sampler],
                         sampler,
                         band_alpha(len(samplers)),

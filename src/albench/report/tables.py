@@ -349,15 +349,15 @@ def row_groups(rows: list[str], apart=()) -> list[tuple[str | None, list[str], b
 
 def _grouped_sections(
     title: str | None,
-    row_header: str,
     rows: list[str],
     columns: list[tuple[str, str]],
     make_row,
     apart=(),
     higher_is_better: bool = True,
-    decimals: int = 1,
 ) -> list[Section]:
-    """Sections for ``rows`` split by :func:`row_groups`; ``make_row(r)`` → (cells, values)."""
+    """Sections of sampler rows split by :func:`row_groups`; ``make_row(r)`` → (cells,
+    values); the best value per column (at one decimal) is bold in the methods' section."""
+    row_header, decimals = "sampler", 1
     sections = []
     for group, members, bold in row_groups(rows, apart):
         cells, values = [], []
@@ -412,7 +412,7 @@ def final_accuracy_table(
             values += [hit["acc_mean"], hit["rel_mean"]]
         return cells, values
 
-    sections = _grouped_sections(None, "sampler", list(samplers), columns, make_row, apart)
+    sections = _grouped_sections(None, list(samplers), columns, make_row, apart)
     caption = (
         f"Test {metric_label} at the final budget (mean ± sample std over seeds, %) and "
         "relative to the all-data reference (per-seed ratio acc/acc_full, mean ± std, %). "
@@ -462,9 +462,7 @@ def cycle_accuracy_table(
                 )
             return cells, values
 
-        sections += _grouped_sections(
-            setting_label(dataset, ratio), "sampler", rows, columns, make_row, apart
-        )
+        sections += _grouped_sections(setting_label(dataset, ratio), rows, columns, make_row, apart)
     caption = (
         f"Test {metric_label} (%) at every budget (number of labeled samples), mean ± sample "
         f"std over seeds ({_seed_range(curves)}). Best method per column in bold."
@@ -472,9 +470,8 @@ def cycle_accuracy_table(
     return Table("cycle_accuracy", caption, sections, curves)
 
 
-def _per_setting_table(
-    name, caption, frame, samplers, label, cell, value, higher=True, apart=(), notes=()
-) -> Table:
+def _per_setting_table(name, caption, frame, samplers, label, cell_value, apart=()) -> Table:
+    """One column per setting; ``cell_value(hit)`` → (cell text, value for the bolding)."""
     settings = _settings(frame)
     columns = [(setting_label(d, r), label) for d, r in settings]
 
@@ -482,12 +479,13 @@ def _per_setting_table(
         cells, values = [], []
         for dataset, ratio in settings:
             hit = _lookup(frame, dataset, ratio, sampler)
-            cells.append("n/a" if hit is None else cell(hit))
-            values.append(math.nan if hit is None else value(hit))
+            text, number = ("n/a", math.nan) if hit is None else cell_value(hit)
+            cells.append(text)
+            values.append(number)
         return cells, values
 
-    sections = _grouped_sections(None, "sampler", list(samplers), columns, make_row, apart, higher)
-    return Table(name, caption, sections, frame, notes=list(notes))
+    sections = _grouped_sections(None, list(samplers), columns, make_row, apart)
+    return Table(name, caption, sections, frame)
 
 
 def aubc_table(
@@ -511,9 +509,9 @@ def aubc_table(
         "AUBC (%)",
         lambda h: (
             mean_ci(h["mean"], h["ci_low"], h["ci_high"])
-            + seeds_mark(h["n_seeds"], _n_max(summary))
+            + seeds_mark(h["n_seeds"], _n_max(summary)),
+            h["mean"],
         ),
-        lambda h: h["mean"],
         apart=apart,
     )
 
@@ -580,7 +578,7 @@ def improvement_table(
                 values.append(sel["ri_mean"])
         return cells, values
 
-    sections = _grouped_sections(None, "sampler", rows, columns, make_row, apart)
+    sections = _grouped_sections(None, rows, columns, make_row, apart)
     caption = (
         f"Relative improvement of test {metric_label} at the final budget, paired by seed. "
         f"RI = 100·(acc − acc_{baseline})/acc_{baseline}: the total effect, mean over seeds "
@@ -686,9 +684,7 @@ def cost_table(cost: pd.DataFrame, samplers: list[str], baseline: str, apart=())
             ]
             return cells, [math.nan] * len(COST_COLUMNS)
 
-        sections += _grouped_sections(
-            setting_label(dataset, ratio), "sampler", rows, columns, make_row, apart
-        )
+        sections += _grouped_sections(setting_label(dataset, ratio), rows, columns, make_row, apart)
     caption = (
         "Cost per sampler and setting, from cycles.csv: mean wall-clock seconds of training and "
         "of the whole cycle job over every finished cycle; of scoring (building the scoring "
