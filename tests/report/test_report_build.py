@@ -340,7 +340,7 @@ def test_without_the_baseline_sampler_the_figure_and_notes_say_why(synthetic_sum
     assert png.stat().st_size > 0 and pdf.read_bytes().startswith(b"%PDF")
 
 
-def test_learning_curves_average_finished_seeds():
+def test_learning_curves_have_one_row_per_finished_run():
     import pandas as pd
 
     from albench.report.build import learning_curves
@@ -357,7 +357,7 @@ def test_learning_curves_average_finished_seeds():
         }
     )
     curves = learning_curves(cycles, "accuracy")
-    assert curves["labeled"].tolist() == [20, 30]
-    assert curves["mean_percent"].tolist() == [60.0, 80.0]
-    assert curves["n_seeds"].tolist() == [2, 1]
-    assert curves["series"].iloc[0] == "d IR 10 random"
+    assert curves["labeled"].tolist() == [20, 30, 20]  # the failed run is left out
+    assert curves["seed"].tolist() == [0, 0, 1]
+    assert curves["percent"].tolist() == [50.0, 80.0, 70.0]
+    assert set(curves["series"]) == {"d IR 10 random"} and set(curves["metric"]) == {"accuracy"}

@@ -134,8 +134,10 @@ def test_metrics_plots_and_an_experiment(clone):
     )
     assert "digits_ir1" in dvc(clone, "metrics", "show")
     plots = dvc(clone, "plots", "show", "--json")
-    assert "curves.csv" in plots and "mean_percent" in plots
-    out = dvc(clone, "exp", "run", "-S", "config/config.yaml:report.n_resamples=1500")
-    assert "Running stage 'report'" in out and "Running stage 'benchmark'" not in out, out
+    assert "curves.csv" in plots and "percent" in plots
+    for resamples in (1500, 2500):  # two experiments that differ in a report setting
+        out = dvc(clone, "exp", "run", "-S", f"config/config.yaml:report.n_resamples={resamples}")
+        assert "Running stage 'report'" in out and "Running stage 'benchmark'" not in out, out
     shown = dvc(clone, "exp", "show", "--csv")
-    assert "1500" in shown, shown
+    assert "1500" in shown and "2500" in shown, shown
+    assert "digits_ir1" in shown  # their metrics are in the table

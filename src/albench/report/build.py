@@ -765,36 +765,34 @@ def build_report(
 
 
 def learning_curves(cycles: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean test ``metric`` (%) per setting, sampler and labeled-set size, over the seeds
-    that finished: one tidy row per point, the file ``dvc plots show/diff`` overlays
-    across experiments (``dvc.yaml``: x = labeled, y = mean_percent)."""
-    ok = cycles[cycles["status"] == "ok"]
+    """Test ``metric`` (%) of every finished cycle: one tidy row per setting, sampler, seed
+    and labeled-set size, the file ``dvc plots show/diff`` overlays across experiments
+    (``dvc.yaml``: x = labeled, y = percent)."""
     columns = [
         "series",
         "dataset",
         "imbalance_ratio",
         "sampler",
+        "seed",
         "metric",
         "labeled",
-        "mean_percent",
-        "n_seeds",
+        "percent",
     ]
+    ok = cycles[cycles["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame(columns=columns)
-    grouped = ok.groupby(["dataset", "imbalance_ratio", "sampler", "num_labeled"], sort=True)
-    frame = grouped[metric].agg(["mean", "count"]).reset_index()
-    frame["metric"] = metric
-    frame["mean_percent"] = (100 * frame["mean"]).round(4)
-    frame["labeled"] = frame["num_labeled"].astype(int)
-    frame["n_seeds"] = frame["count"].astype(int)
-    frame["series"] = (
-        frame["dataset"]
+    frame = ok.sort_values(["dataset", "imbalance_ratio", "sampler", "seed", "num_labeled"])
+    frame = frame.assign(
+        metric=metric,
+        labeled=frame["num_labeled"].astype(int),
+        percent=(100 * frame[metric]).round(4),
+        series=frame["dataset"]
         + " IR "
         + frame["imbalance_ratio"].map("{:g}".format)
         + " "
-        + frame["sampler"]
+        + frame["sampler"],
     )
-    return frame[columns]
+    return frame[columns].reset_index(drop=True)
 
 
 def _rank_scope(apart: list[str], opt: ReportConfig) -> str:
