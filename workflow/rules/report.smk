@@ -118,9 +118,9 @@ rule report_available:
         cli=ALBENCH,
         config=EFFECTIVE_CONFIG,
         results=RESULTS,
-        reference="" if REFERENCE_METRICS else "--no-reference",
+        reference=[] if REFERENCE_METRICS else ["--no-reference"],
     shell:
         "( {params.cli:q} aggregate --config {params.config:q} --results {params.results:q} "
-        "--out {output:q}/summary {params.reference} && "
+        "--out {output:q}/summary {params.reference:q} && "
         "{params.cli:q} report --config {params.config:q} --summary {output:q}/summary "
         "--results {params.results:q} --out {output:q} ) > {log:q} 2>&1"
