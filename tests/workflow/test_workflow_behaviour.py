@@ -145,6 +145,8 @@ def test_a_failed_cycle_still_gets_a_report_of_what_finished(finished_run, tmp_p
 
     work = tmp_path / "work"
     shutil.copytree(finished_run, work, symlinks=True)
+    # A copied (or moved) project is up to date: no rule parameter holds an absolute path.
+    assert "Nothing to be done" in snakemake(work, "-n", *SMOKE, "--cores", "1").stdout
     cycles = sorted((work / "results" / "smoke").rglob("cycle1/metrics.json"))
     failed = cycles[0]
     failed.unlink()  # as a cycle that crashed leaves it: no metrics.json

@@ -1,5 +1,6 @@
 # Validation, wildcard constraints and input helpers. No rules here.
 # Paths come from albench.layout and the run grid from albench.plan; neither imports torch.
+import os
 import sys
 from pathlib import Path
 
@@ -50,8 +51,13 @@ def uses_conda():
 
 
 # Outside conda envs, jobs use the interpreter that runs Snakemake (the project venv).
-# A list, so that `{params.cli:q}` in a shell line quotes each word.
-ALBENCH = ["python" if uses_conda() else sys.executable, str(CLI_SCRIPT)]
+# A list, so that `{params.cli:q}` in a shell line quotes each word. The script's path is
+# relative to the working directory: it is a rule parameter, and an absolute one would make
+# Snakemake rerun every job after the project folder is moved or copied.
+ALBENCH = [
+    "python" if uses_conda() else sys.executable,
+    os.path.relpath(CLI_SCRIPT),
+]
 
 
 wildcard_constraints:
