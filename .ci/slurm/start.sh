@@ -92,7 +92,9 @@ else
 	stale=0
 fi
 for daemon in slurmctld slurmd; do
-	for pid in $(pgrep "^$daemon(-wlm)?\$" || true); do # pgrep also lists zombies: filter them
+	# pgrep -x on the name (a regex longer than 15 characters would match nothing); it also
+	# lists zombies: filter them.
+	for pid in $(pgrep -x "$daemon" || true) $(pgrep -x "$daemon-wlm" || true); do
 		alive "$pid" "$daemon" && die "a $daemon not started by this harness is running (pid $pid); stop it first"
 	done
 done
@@ -180,8 +182,15 @@ start_daemon() {
 	local name=$1 logfile=$2
 	shift 2
 	setsid "$@" </dev/null >>"$logfile" 2>&1 &
-	echo "$name $!" >>"$PIDS"
-	log "started $name (pid $!)"
+	local pid=$! waited=0
+	echo "$name $pid" >>"$PIDS"
+	# Until setsid has exec'd the daemon, /proc/PID names setsid (or bash): on a busy machine
+	# the liveness checks below would read that as "died". Wait for the exec (at most 10 s).
+	while [ -e "/proc/$pid" ] && ! alive "$pid" "$name" && [ "$waited" -lt 100 ]; do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	log "started $name (pid $pid)"
 }
 
 munge_works() { munge -n </dev/null | unmunge >/dev/null; }
