@@ -144,7 +144,7 @@ def run_one(recipe: dict, data, norm, idx, val_idx, seed: int) -> dict:
     torch.manual_seed(seed)
     images = data.train_images
     model = build_model(recipe["model"], images.shape[-1], data.num_classes, images.shape[1])
-    augment = BatchAugment(norm, crop_padding=train_cfg.crop_padding, hflip=train_cfg.hflip)
+    augment = BatchAugment.for_schedule(norm, train_cfg.crop_padding, train_cfg.hflip, data)
     cpu0 = time.process_time()
     result = train(
         model,

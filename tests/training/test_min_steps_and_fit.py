@@ -16,8 +16,8 @@ from albench.models.small_cnn import SmallCNN
 from albench.training.augment import BatchAugment, Normalization
 from albench.training.dynamics import CandidateTracker
 from albench.training.evaluate import predict
-from albench.training.objectives import AuxBatch, AuxiliaryObjective
 from albench.training.trainer import TrainHooks, train
+from trainer_support import QuadraticAux, quadrant_data, small_model
 
 QUIET = TrainHooks(progress=False)
 
@@ -104,45 +104,14 @@ def test_min_steps_is_validated() -> None:
         cfg.schedule(0)
 
 
-def _quadrant_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """8×8 noise images whose class (0..3) is the bright quadrant."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 4, n)
-    images = rng.integers(0, 60, (n, 8, 8, 1))
-    for i, label in enumerate(labels):
-        r, c = divmod(int(label), 2)
-        images[i, 4 * r : 4 * r + 4, 4 * c : 4 * c + 4] += 180
-    return images.astype(np.uint8), labels
-
-
-def _model(seed: int = 0) -> SmallCNN:
-    torch.manual_seed(seed)
-    return SmallCNN(in_channels=1, num_classes=4, widths=(8, 16, 16))
-
-
-class QuadraticAux(AuxiliaryObjective):
-    """loss = ½ w²; records (epoch, num_epochs) of every batch."""
-
-    name = "quadratic"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = nn.Parameter(torch.tensor(1.0))
-        self.seen: list[tuple[int, int]] = []
-
-    def loss(self, batch: AuxBatch) -> Tensor:
-        self.seen.append((batch.epoch, batch.num_epochs))
-        return 0.5 * self.w**2
-
-
 def test_trainer_runs_the_stretched_schedule() -> None:
-    images, labels = _quadrant_data(40)
+    images, labels = quadrant_data(40)
     augment = BatchAugment(Normalization.from_images(images), crop_padding=1, hflip=False)
     # 40 images at batch 16: s = 3, 2·3 = 6 < 14 → E' = ⌈14/3⌉ = 5, milestone 1 → ⌊2.5 + ½⌋ = 3.
     config = TrainConfig(epochs=2, batch_size=16, lr=0.1, milestones=(1,), min_steps=14)
     aux = QuadraticAux()
     result = train(
-        _model(),
+        small_model(),
         images,
         labels,
         config,
@@ -168,10 +137,10 @@ def test_trainer_runs_the_stretched_schedule() -> None:
 
 
 def test_an_unstretched_min_steps_trains_bit_identically_to_none() -> None:
-    images, labels = _quadrant_data(70)
+    images, labels = quadrant_data(70)
     augment = BatchAugment(Normalization.from_images(images), crop_padding=1, hflip=True)
     base = TrainConfig(epochs=3, batch_size=32, lr=0.05, milestones=(2,))
-    plain, floored = _model(), _model()
+    plain, floored = small_model(), small_model()
     a = train(plain, images, labels, base, augment=augment, seed=3, hooks=QUIET)
     floor = TrainConfig(epochs=3, batch_size=32, lr=0.05, milestones=(2,), min_steps=9)  # 3·3 = 9
     b = train(floored, images, labels, floor, augment=augment, seed=3, hooks=QUIET)
@@ -186,12 +155,12 @@ def test_an_unstretched_min_steps_trains_bit_identically_to_none() -> None:
 
 
 def test_same_seed_gives_identical_weights_and_fit_with_min_steps() -> None:
-    images, labels = _quadrant_data(50)
+    images, labels = quadrant_data(50)
     augment = BatchAugment(Normalization.from_images(images), crop_padding=1, hflip=True)
     config = TrainConfig(epochs=1, batch_size=16, lr=0.05, milestones=(1,), min_steps=12)
     runs = []
     for _ in range(2):
-        model = _model()
+        model = small_model()
         result = train(model, images, labels, config, augment=augment, seed=7, hooks=QUIET)
         runs.append((model.state_dict(), result))
     (state_a, a), (state_b, b) = runs
@@ -225,7 +194,7 @@ class ConstantLogits(Backbone):
 
 
 def test_fit_metrics_on_hand_computed_constant_logits() -> None:
-    images, _ = _quadrant_data(10)
+    images, _ = quadrant_data(10)
     labels = np.array([0, 0, 0, 1, 2, 3, 3, 1, 2, 2])  # 3 of 10 are class 0
     augment = BatchAugment(Normalization.from_images(images), crop_padding=2, hflip=True)
     result = train(
@@ -285,12 +254,12 @@ def test_track_records_are_evenly_spaced(num_epochs: int, records: int, after) -
 
 
 def test_track_records_caps_the_tracking_passes_of_a_stretched_cycle() -> None:
-    images, labels = _quadrant_data(32)
+    images, labels = quadrant_data(32)
     augment = BatchAugment(Normalization.from_images(images), crop_padding=1, hflip=False)
     # 32 images at batch 16: s = 2, E' = ⌈20/2⌉ = 10 epochs; 4 records after epochs 2, 4, 7, 9.
     config = TrainConfig(epochs=2, batch_size=16, milestones=(), min_steps=20, track_records=4)
     tracker = CandidateTracker(images[:6], 4, augment, config)
-    plain = _model()
+    plain = small_model()
     train(
         plain,
         images,
@@ -300,7 +269,7 @@ def test_track_records_caps_the_tracking_passes_of_a_stretched_cycle() -> None:
         seed=1,
         hooks=QUIET,
     )
-    tracked = _model()
+    tracked = small_model()
     result = train(
         tracked,
         images,

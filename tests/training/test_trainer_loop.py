@@ -7,28 +7,16 @@ import pytest
 import torch
 
 from albench.config import TrainConfig
-from albench.models.small_cnn import SmallCNN
 from albench.training.augment import BatchAugment, Normalization
 from albench.training.dynamics import CandidateTracker
-from albench.training.objectives import AuxBatch, AuxiliaryObjective
 from albench.training.trainer import TrainHooks, train
+from trainer_support import QuadraticAux, quadrant_data, small_model
 
 QUIET = TrainHooks(progress=False)
 
 
-def _quadrant_data(n: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """8×8 noise images whose class (0..3) is the bright quadrant: easy to learn."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 4, n)
-    images = rng.integers(0, 60, (n, 8, 8, 1))
-    for i, label in enumerate(labels):
-        r, c = divmod(int(label), 2)
-        images[i, 4 * r : 4 * r + 4, 4 * c : 4 * c + 4] += 180
-    return images.astype(np.uint8), labels
-
-
 def _setup(n: int = 96) -> tuple[np.ndarray, np.ndarray, BatchAugment]:
-    images, labels = _quadrant_data(n)
+    images, labels = quadrant_data(n)
     return (
         images,
         labels,
@@ -36,21 +24,16 @@ def _setup(n: int = 96) -> tuple[np.ndarray, np.ndarray, BatchAugment]:
     )
 
 
-def _model(seed: int = 0) -> SmallCNN:
-    torch.manual_seed(seed)
-    return SmallCNN(in_channels=1, num_classes=4, widths=(8, 16, 16))
-
-
 def test_same_seed_gives_bit_identical_weights() -> None:
     images, labels, augment = _setup(70)
     config = TrainConfig(epochs=2, batch_size=32, lr=0.05)  # batches of 32, 32, 6
     states = []
     for _ in range(2):
-        model = _model()
+        model = small_model()
         train(model, images, labels, config, augment=augment, seed=4, hooks=QUIET)
         states.append(model.state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
-    other = _model()
+    other = small_model()
     train(other, images, labels, config, augment=augment, seed=5, hooks=QUIET)
     assert not torch.equal(other.head.weight, states[0]["head.weight"])
 
@@ -58,7 +41,7 @@ def test_same_seed_gives_bit_identical_weights() -> None:
 def test_loss_decreases_and_the_model_learns() -> None:
     images, labels, augment = _setup()
     config = TrainConfig(epochs=15, batch_size=16, lr=0.05, milestones=(12,))
-    result = train(_model(), images, labels, config, augment=augment, seed=0, hooks=QUIET)
+    result = train(small_model(), images, labels, config, augment=augment, seed=0, hooks=QUIET)
     assert result.epochs == 15 and len(result.loss_history) == 15
     assert result.loss_history[-1] < 0.5 * result.loss_history[0]
     assert result.accuracy >= 0.9 and result.accuracy == result.accuracy_history[-1]
@@ -73,24 +56,9 @@ def test_no_amp_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch, "autocast", forbidden)
     images, labels, augment = _setup(32)
     config = TrainConfig(epochs=1, batch_size=16, amp=True, channels_last=False)
-    result = train(_model(), images, labels, config, augment=augment, seed=0, hooks=QUIET)
+    result = train(small_model(), images, labels, config, augment=augment, seed=0, hooks=QUIET)
     assert result.amp is False and len(result.loss_history) == 1
     assert result.determinism["deterministic"] is True  # the CPU default
-
-
-class QuadraticAux(AuxiliaryObjective):
-    """loss = ½ w² with one scalar parameter; keeps every batch it receives."""
-
-    name = "quadratic"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.tensor(1.0))
-        self.batches: list[AuxBatch] = []
-
-    def loss(self, batch: AuxBatch) -> torch.Tensor:
-        self.batches.append(batch)
-        return 0.5 * self.w**2
 
 
 def test_aux_gets_the_same_sgd_and_schedule_and_the_td_target() -> None:
@@ -98,7 +66,7 @@ def test_aux_gets_the_same_sgd_and_schedule_and_the_td_target() -> None:
     config = TrainConfig(epochs=3, batch_size=16, lr=0.1, milestones=(2,), gamma=0.1, nesterov=True)
     aux = QuadraticAux()
     result = train(
-        _model(),
+        small_model(),
         images,
         labels,
         config,
@@ -139,9 +107,9 @@ def test_aux_gets_the_same_sgd_and_schedule_and_the_td_target() -> None:
 def test_tracker_interval_and_tracking_does_not_change_training() -> None:
     images, labels, augment = _setup(48)
     config = TrainConfig(epochs=5, batch_size=16, track_interval=2)
-    plain = _model()
+    plain = small_model()
     train(plain, images, labels, config, augment=augment, seed=2, hooks=QUIET)
-    tracked = _model()
+    tracked = small_model()
     tracker = CandidateTracker(images[:10], 4, augment, config)
     result = train(
         tracked,
@@ -164,7 +132,7 @@ def test_bad_labels_are_rejected() -> None:
     images, labels, augment = _setup(8)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 4\), got values in \[0, 7\]"):
         train(
-            _model(),
+            small_model(),
             images,
             np.r_[labels[:-1], 7],
             TrainConfig(epochs=1),
@@ -174,7 +142,7 @@ def test_bad_labels_are_rejected() -> None:
         )
     with pytest.raises(ValueError, match="8 images but labels of shape"):
         train(
-            _model(),
+            small_model(),
             images,
             labels[:5],
             TrainConfig(epochs=1),

@@ -200,14 +200,12 @@ def _images_and_transforms(
     """
     stats = data.meta["channel_stats"]
     norm = Normalization(stats["mean"], stats["std"])
-    padding = data.crop_padding if train.crop_padding is None else train.crop_padding
-    hflip = data.hflip if train.hflip is None else train.hflip
     return {
         "candidate_images": np.asarray(data.train_images[candidates]),
         "labeled_images": np.asarray(data.train_images[labeled.indices]),
         "labels": np.asarray(data.train_labels),
         "norm": norm,
-        "augment": BatchAugment(norm, crop_padding=padding, hflip=hflip),
+        "augment": BatchAugment.for_schedule(norm, train.crop_padding, train.hflip, data),
         "device": resolve_device(
             request.device or request.config.device, request.config.require_gpu
         ),

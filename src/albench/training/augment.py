@@ -185,6 +185,18 @@ class BatchAugment:
         self.crop_padding = int(crop_padding)
         self.hflip = bool(hflip)
 
+    @classmethod
+    def for_schedule(
+        cls, norm: Normalization, crop_padding: int | None, hflip: bool | None, defaults
+    ) -> BatchAugment:
+        """The augmentation a cycle trains with: the schedule's ``crop_padding`` / ``hflip``
+        (``TrainConfig``) where set, else ``defaults``' (a prepared dataset's published ones)."""
+        return cls(
+            norm,
+            crop_padding=defaults.crop_padding if crop_padding is None else crop_padding,
+            hflip=defaults.hflip if hflip is None else hflip,
+        )
+
     def prepare(
         self, images: np.ndarray | Tensor, device: torch.device | str, channels_last: bool = False
     ) -> Tensor:

@@ -74,7 +74,7 @@ def predict(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = torch.device(device) if device is not None else model_device(model)
     logits, embeddings = [], []
     extra: dict[str, list[Tensor]] = {name: [] for name in callbacks or {}}
     with _eval_mode(model, *_callback_modules(callbacks)):
@@ -175,7 +175,8 @@ def balanced_accuracy(
     return float(per_class_accuracy(predictions, labels, num_classes).nanmean())
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's parameters (the CPU for a parameter-free module)."""
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
 

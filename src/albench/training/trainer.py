@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from tqdm import tqdm
 
 from albench.config import TrainConfig
@@ -53,7 +53,7 @@ from albench.device import configure_determinism, default_deterministic
 from albench.models.base import Backbone
 from albench.training.augment import BatchAugment
 from albench.training.dynamics import CandidateTracker, DynamicsRecorder
-from albench.training.evaluate import predict
+from albench.training.evaluate import model_device, predict
 from albench.training.objectives import AuxBatch, AuxiliaryObjective
 from albench.training.sgd import SGD, step_lr
 
@@ -153,7 +153,7 @@ def train(
         A :class:`TrainResult`.
     """
     start_time = time.perf_counter()
-    device = _model_device(model)
+    device = model_device(model)
     deterministic = config.deterministic
     if deterministic is None:
         deterministic = default_deterministic(device)
@@ -300,11 +300,6 @@ class _Progress:
 
     def close(self) -> None:
         self._epochs.close()
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def _check_labels(labels: Tensor, num_samples: int, num_classes: int) -> None:
