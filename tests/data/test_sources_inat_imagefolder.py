@@ -354,3 +354,9 @@ def test_a_truncated_image_decoded_by_a_worker_is_named_first(tmp_path):
         _folder(tmp_path / "cache", root=str(tmp_path / "imgs"), image_size=4, num_workers=1)
     first_line = str(info.value).splitlines()[0]
     assert str(bad) in first_line and not first_line.startswith("Caught")
+
+
+def test_the_parse_time_scan_knows_the_extensions_discovery_uses():
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    assert imagefolder._EXTENSIONS == IMG_EXTENSIONS

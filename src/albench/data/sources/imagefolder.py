@@ -326,6 +326,9 @@ def quick_check(root: Any, what: str, *, test_split: bool = False) -> None:
             raise DataSourceError(f"{what}: {first} is not a readable image ({exc})") from None
 
 
+# torchvision's IMG_EXTENSIONS (what `discover` finds), spelled out because importing
+# torchvision.datasets.folder imports torch, which parsing the workflow must not; a test
+# keeps the two equal.
 _EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
