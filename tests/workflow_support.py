@@ -67,7 +67,7 @@ def assert_same_results(a: Path, b: Path, experiment: str = "smoke") -> int:
     assert dirs_a.keys() == dirs_b.keys()
     for key, dir_a in dirs_a.items():
         dir_b = dirs_b[key]
-        for name in ("selected.csv", "labeled_next.json", "model.safetensors"):
+        for name in ("selected.csv", "labeled_next.json", "model.safetensors", "candidates.csv"):
             if (dir_a / name).exists():
                 assert (dir_a / name).read_bytes() == (dir_b / name).read_bytes(), f"{key}/{name}"
         assert stable_metrics(dir_a / "metrics.json") == stable_metrics(dir_b / "metrics.json"), key

@@ -41,6 +41,12 @@ MEASURE_COLUMNS = [
     "select_time_s",
     "total_time_s",
     "peak_rss_mb",
+    "peak_rss_train_mb",  # run.peak_memory.phases: training (or loading the shared model)
+    "peak_rss_query_mb",  # scoring, selection and diagnostics
+    "peak_cuda_train_allocated_mb",  # CUDA allocator peaks per phase; empty on the CPU
+    "peak_cuda_train_reserved_mb",
+    "peak_cuda_query_allocated_mb",
+    "peak_cuda_query_reserved_mb",
     "config_hash",
     "data_hash",
     "code_version",
@@ -49,6 +55,17 @@ MEASURE_COLUMNS = [
     "slurm_job_id",
     "error",
 ]
+
+
+def _phase_peaks(phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The per-phase peaks of ``metrics.json`` as flat cycles.csv columns (None if absent)."""
+    row = {}
+    for phase in ("train", "query"):
+        record = phases.get(phase, {})
+        row[f"peak_rss_{phase}_mb"] = record.get("host_rss_mb")
+        for kind in ("allocated", "reserved"):
+            row[f"peak_cuda_{phase}_{kind}_mb"] = record.get(f"cuda_{kind}_mb")
+    return row
 
 
 def _row(path: Path) -> dict[str, Any]:
@@ -77,6 +94,7 @@ def _row(path: Path) -> dict[str, Any]:
             "select_time_s": times.get("select"),
             "total_time_s": times.get("total"),
             "peak_rss_mb": run.get("peak_memory", {}).get("host_rss_mb"),
+            **_phase_peaks(run.get("peak_memory", {}).get("phases", {})),
             "config_hash": prov["config_hash"],
             "data_hash": prov["data_hash"],
             "code_version": prov["code_version"],

@@ -441,6 +441,12 @@ TRAINING_COMMANDS = ("cycle", "train-initial", "reference")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # a workflow job: a warm-start server may run it (albench.warm)
+        from albench import warm
+
+        code = warm.run_via_server(sys.argv)
+        if code is not None:
+            return code
     from albench.config import ConfigError
     from albench.data import CacheError, DataSourceError
 

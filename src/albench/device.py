@@ -166,3 +166,9 @@ def configure_determinism(deterministic: bool, seed: int) -> dict[str, object]:
         "seed": seed,
         "torch_num_threads": torch.get_num_threads(),
     }
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA); a no-op on the CPU. For timings only."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -69,15 +72,100 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def peak_memory_mb(device) -> dict[str, float]:
-    """Peak resident memory of this process (and peak CUDA allocation on a GPU), in MiB."""
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak = {"host_rss_mb": round(rss_kb / 1024, 1)}
-    if getattr(device, "type", "cpu") == "cuda":
-        import torch
+def _host_peak_kb() -> int | None:
+    """The process's peak resident set since start or the last reset (Linux ``VmHWM``)."""
+    try:
+        found = re.search(r"^VmHWM:\s+(\d+)\s+kB", Path("/proc/self/status").read_text(), re.M)
+    except OSError:
+        return None
+    return int(found.group(1)) if found else None
 
-        peak["cuda_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
-    return peak
+
+def _reset_host_peak() -> bool:
+    """Reset ``VmHWM`` to the current RSS (Linux ``clear_refs`` 5); False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+class PeakMemory:
+    """Peak memory of one job, overall and per phase (training, then the query).
+
+    Host: the resident set's high-water mark, reset at the start of each phase (Linux;
+    elsewhere only the overall ``ru_maxrss`` is known and phases record None). CUDA: the
+    caching allocator's peak allocated and reserved bytes, reset per phase. The overall
+    figures are the maxima over the whole job, phases included.
+    """
+
+    def __init__(self, device) -> None:
+        self.cuda = getattr(device, "type", "cpu") == "cuda"
+        self.device = device
+        self.phases: dict[str, dict[str, float | None]] = {}
+        self._host_kb = _host_peak_kb() or 0
+        self._cuda = {"cuda_allocated_mb": 0.0, "cuda_reserved_mb": 0.0}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        self._host_kb = max(self._host_kb, _host_peak_kb() or 0)
+        resettable = _reset_host_peak()
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        try:
+            yield
+        finally:
+            host_kb = _host_peak_kb() if resettable else None
+            record: dict[str, float | None] = {
+                "host_rss_mb": None if host_kb is None else round(host_kb / 1024, 1)
+            }
+            if host_kb is not None:
+                self._host_kb = max(self._host_kb, host_kb)
+            if self.cuda:
+                import torch
+
+                torch.cuda.synchronize(self.device)
+                record["cuda_allocated_mb"] = _mb(torch.cuda.max_memory_allocated(self.device))
+                record["cuda_reserved_mb"] = _mb(torch.cuda.max_memory_reserved(self.device))
+                for key in self._cuda:
+                    self._cuda[key] = max(self._cuda[key], record[key])
+            self.phases[name] = record
+
+    def record(self) -> dict[str, object]:
+        """``host_rss_mb`` (and on CUDA the allocator peaks) for the job, and ``phases``."""
+        rusage_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        overall: dict[str, object] = {
+            "host_rss_mb": round(max(self._host_kb, _host_peak_kb() or 0, rusage_kb) / 1024, 1)
+        }
+        if self.cuda:
+            import torch
+
+            overall["cuda_allocated_mb"] = max(
+                self._cuda["cuda_allocated_mb"], _mb(torch.cuda.max_memory_allocated(self.device))
+            )
+            overall["cuda_reserved_mb"] = max(
+                self._cuda["cuda_reserved_mb"], _mb(torch.cuda.max_memory_reserved(self.device))
+            )
+        overall["phases"] = dict(self.phases)
+        return overall
+
+
+def _mb(num_bytes: int) -> float:
+    return round(num_bytes / 2**20, 1)
+
+
+def nvidia_driver_version() -> str | None:
+    """The NVIDIA driver version via ``nvidia-smi`` (one per host), or None without it."""
+    command = ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip() if lines else None
 
 
 def hardware(device) -> dict[str, object]:
@@ -99,6 +187,7 @@ def hardware(device) -> dict[str, object]:
             "gpu_compute_capability": f"{props.major}.{props.minor}",
             "gpu_memory_mb": round(props.total_memory / 2**20),
             "gpu_count": torch.cuda.device_count(),
+            "gpu_driver": nvidia_driver_version(),
             "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
             "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
         }
@@ -110,4 +199,7 @@ def run_environment() -> dict[str, str | None]:
         "hostname": platform.node(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "argv": " ".join(sys.argv),
+        # "warm fork": forked by the local warm-start server (albench.warm), which changes
+        # nothing in the results; its peak RSS then omits server pages the job never touched.
+        "process": "warm fork" if os.environ.get("ALBENCH_WARM_STARTED") == "1" else "own",
     }

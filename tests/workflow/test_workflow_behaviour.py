@@ -3,6 +3,7 @@ recovery from a run killed mid-cycle with identical results."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -90,6 +91,22 @@ def test_killed_run_resumes_with_identical_results(finished_run, tmp_path):
     log = proc.stdout + proc.stderr
     assert "Using workflow specific profile profiles/default" in log
     assert "removed the lock of a run that was killed" in log
+    assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2
+
+
+def test_warm_started_jobs_give_the_bytes_of_jobs_in_their_own_process(finished_run, tmp_path):
+    """finished_run's training jobs were forked by the warm-start server (albench.warm);
+    with ALBENCH_WARM=0 each job is its own process, and every output is the same."""
+    work = copy_workflow(tmp_path / "own-processes")
+    env = {**os.environ, "ALBENCH_WARM": "0"}
+    subprocess.run([*SNAKEMAKE, *SMOKE, "--cores", "2"], cwd=work, env=env, check=True, timeout=600)
+
+    def processes(root: Path) -> set[str]:
+        runs = (root / "results" / "smoke").rglob("metrics.json")
+        return {json.loads(path.read_text())["run"]["process"] for path in runs}
+
+    assert processes(finished_run) == {"warm fork"}
+    assert processes(work) == {"own"}
     assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2
 
 

@@ -50,6 +50,17 @@ def uses_conda():
         return False
 
 
+def start_warm_server():
+    """For local runs outside conda envs: the warm-start server of albench.warm."""
+    if workflow.is_main_process and workflow.local_exec and not uses_conda():
+        from albench import warm
+
+        warm.start_server(
+            Path(".snakemake/albench/warm-server.log"),
+            {name: "1" for name in warm.JOB_THREAD_ENV},  # shell() of a threads: 1 job
+        )
+
+
 # Outside conda envs, jobs use the interpreter that runs Snakemake (the project venv).
 # A list, so that `{params.cli:q}` in a shell line quotes each word. The script's path is
 # relative to the working directory: it is a rule parameter, and an absolute one would make

@@ -39,8 +39,10 @@ from albench.cycle.inputs import (
 from albench.cycle.outputs import Query, begin_outputs, metrics_record, write_run
 from albench.cycle.shared import load_initial, write_initial
 from albench.cycle.train import Requirements, Trained, train_models
+from albench.device import synchronize
 from albench.layout import RunKey
 from albench.plan import run_needs
+from albench.provenance import PeakMemory
 from albench.training.evaluate import balanced_accuracy, per_class_accuracy, predict
 
 __all__ = [
@@ -59,16 +61,19 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     started = time.perf_counter()
     out = begin_outputs(request.out_dir)
     inputs = load_inputs(request)
+    memory = PeakMemory(inputs.device)
     requirements = Requirements.of(run_needs(inputs.sampler, inputs.settings.diagnostics))
-    if request.initial_training is not None:  # cycle 0, trained once for several samplers
-        trained = load_initial(request.initial_training, inputs, requirements)
-    else:
-        trained = train_models(inputs, requirements, desc=_label(request.key))
+    with memory.phase("train"):  # cycle 0 of a shared training: loading it
+        if request.initial_training is not None:  # cycle 0, trained once for several samplers
+            trained = load_initial(request.initial_training, inputs, requirements)
+        else:
+            trained = train_models(inputs, requirements, desc=_label(request.key))
     test, evaluate_s = _timed(evaluate, inputs, trained)
-    query = query_batch(inputs, trained) if inputs.queries else Query.none()
+    with memory.phase("query"):
+        query = query_batch(inputs, trained) if inputs.queries else Query.none()
     timings = {"train": trained.result.wall_time_s, "evaluate": evaluate_s, **query.timings}
     timings["total"] = time.perf_counter() - started
-    metrics = metrics_record(request.key, inputs, trained, test, query, timings)
+    metrics = metrics_record(request.key, inputs, trained, test, query, timings, memory.record())
     write_run(out, request.key, inputs, trained, query, metrics)
     return metrics
 
@@ -91,11 +96,14 @@ def run_reference(request: ReferenceRequest) -> dict[str, Any]:
     started = time.perf_counter()
     out = begin_outputs(request.out_dir)
     inputs = load_reference_inputs(request)
-    trained = train_models(inputs, Requirements(), desc=_label(request.key))
+    memory = PeakMemory(inputs.device)
+    with memory.phase("train"):
+        trained = train_models(inputs, Requirements(), desc=_label(request.key))
     test, evaluate_s = _timed(evaluate, inputs, trained)
     timings = {"train": trained.result.wall_time_s, "evaluate": evaluate_s, **Query.none().timings}
     timings["total"] = time.perf_counter() - started
-    metrics = metrics_record(request.key, inputs, trained, test, Query.none(), timings)
+    none = Query.none()
+    metrics = metrics_record(request.key, inputs, trained, test, none, timings, memory.record())
     write_run(out, request.key, inputs, trained, Query.none(), metrics)
     return metrics
 
@@ -121,8 +129,10 @@ def query_batch(inputs: CycleInputs, trained: Trained) -> Query:
     sampler = inputs.sampler
     t0 = time.perf_counter()
     ctx = build_context(sampler.needs, inputs, trained)
+    synchronize(inputs.device)  # CUDA work is asynchronous: time it, not its launch
     t1 = time.perf_counter()
     selection = sampler.select(ctx.restricted(sampler.needs), inputs.budget)
+    synchronize(inputs.device)
     t2 = time.perf_counter()
     labels = inputs.labels[inputs.candidates]
     epochs = max((tracker.num_records for tracker in trained.trackers.values()), default=0)

@@ -36,7 +36,6 @@ from albench.provenance import (
     code_version,
     hardware,
     library_versions,
-    peak_memory_mb,
     run_environment,
 )
 from albench.seeding import derive_seed
@@ -82,8 +81,10 @@ def metrics_record(
     test: dict[str, Any],
     query: Query,
     timings: dict[str, float],
+    memory: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ``metrics.json`` of one run (cycle or reference)."""
+    """The ``metrics.json`` of one run (cycle or reference); ``memory`` is the job's
+    :meth:`~albench.provenance.PeakMemory.record`."""
     request, result = inputs.request, trained.result
     labels, labeled = inputs.labels, inputs.labeled.indices
     reference = key.sampler is None
@@ -140,7 +141,7 @@ def metrics_record(
         "run": {
             "wall_time_s": {name: round(value, 3) for name, value in timings.items()},
             "train_images_per_s": round(result.images_per_s, 1),
-            "peak_memory": peak_memory_mb(inputs.device),
+            "peak_memory": memory,
             "trained_in": str(getattr(request, "initial_training", None) or "this job"),
             **run_environment(),
         },
