@@ -10,13 +10,18 @@ scoring and selecting) and prints:
 - the overhead (wall − compute: interpreter and library start-up, loading and
   checking inputs, writing outputs) as a share of all job time, and per job: the
   median overhead against the median job's wall time (the target is ≤ 15 %);
+- how many jobs were forked by the warm-start server (``albench.warm``) and how
+  many ran in their own process (``ALBENCH_WARM=0`` turns the server off);
 - the DAG's parse time: a dry-run of the config against a bare ``snakemake
-  --version``, each the median of ``--repeats`` runs.
+  --version``, each the median of ``--repeats`` runs; with ``--presets``, the same
+  for every ``config/paper/*.yaml`` (target: <= 1.5x), the two commands alternated.
 
 Usage (from the repository root, after ``make run`` or any ``snakemake`` run):
 
     python bench/workflow_overhead.py --config config/config.yaml
     python bench/workflow_overhead.py --config config/smoke.yaml --run   # runs it first, in a copy
+    python bench/workflow_overhead.py --run --set seeds=[0]   # a one-seed slice of the default grid
+    python bench/workflow_overhead.py --presets-only          # the paper presets' dry-runs
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ def job_rows(workdir: Path, experiment: str) -> list[dict]:
                         "job": tsv.stem,
                         "wall": wall,
                         "compute": compute_seconds(record),
+                        "process": record.get("run", {}).get("process", "own"),
                     }
                 )
     return rows
@@ -91,6 +97,21 @@ def timed(command: list[str], cwd: Path, repeats: int) -> float:
     return statistics.median(times)
 
 
+def dry_run_ratios(configs: list[Path], cwd: Path, repeats: int) -> None:
+    """Per config: median dry-run time against a bare ``snakemake --version``, alternated."""
+    for config in configs:
+        dry, version = [], []
+        for _ in range(repeats):
+            version.append(timed([*SNAKEMAKE, "--version"], cwd, 1))
+            dry.append(timed([*SNAKEMAKE, "-n", "--configfile", str(config.resolve())], cwd, 1))
+        ratios = sorted(d / v for d, v in zip(dry, version, strict=True))
+        print(
+            f"  dry-run {config.name:28s} {statistics.median(dry):5.2f} s vs --version "
+            f"{statistics.median(version):5.2f} s = {statistics.median(ratios):.2f}x "
+            f"(pairs {ratios[0]:.2f}-{ratios[-1]:.2f}x; target <= 1.5x)"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
@@ -98,7 +119,24 @@ def main() -> int:
     parser.add_argument("--run", action="store_true", help="run the workflow first, in a copy")
     parser.add_argument("--cores", default="2")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the parse timing")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --run: a `snakemake --config` override (a slice of the grid)",
+    )
+    parser.add_argument("--presets", action="store_true", help="also dry-run config/paper/*")
+    parser.add_argument("--presets-only", action="store_true", help="only the presets' dry-runs")
     args = parser.parse_args()
+    presets = sorted((REPO / "config" / "paper").glob("*.yaml"))
+    if args.presets_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy2(REPO / "Snakefile", tmp)
+            for folder in ("workflow", "config"):
+                shutil.copytree(REPO / folder, Path(tmp) / folder)
+            dry_run_ratios(presets, Path(tmp), args.repeats)
+        return 0
     experiment = yaml.safe_load(args.config.read_text())["experiment"]
     workdir = args.workdir
     if args.run:
@@ -108,7 +146,8 @@ def main() -> int:
             shutil.copytree(REPO / folder, workdir / folder)
         print(f"running {args.config} in {workdir} ...", flush=True)
         subprocess.run(
-            [*SNAKEMAKE, "--cores", args.cores, "--configfile", str(args.config.resolve())],
+            [*SNAKEMAKE, "--cores", args.cores, "--configfile", str(args.config.resolve())]
+            + (["--config", *args.set] if args.set else []),
             cwd=workdir,
             check=True,
         )
@@ -123,6 +162,8 @@ def main() -> int:
     median_wall = statistics.median(r["wall"] for r in rows)
     counts = ", ".join(f"{rule} {sum(r['rule'] == rule for r in rows)}" for rule in RULES)
     print(f"{len(rows)} training jobs ({counts})")
+    forked = sum(r["process"] == "warm fork" for r in rows)
+    print(f"  started by the warm server   {forked} of {len(rows)} (the others: own process)")
     print(f"  sum of job wall times        {wall:9.1f} s")
     print(f"  sum of in-process compute    {compute:9.1f} s")
     print(
@@ -142,6 +183,8 @@ def main() -> int:
         f"  DAG parse: snakemake -n {dry:.2f} s vs snakemake --version {version:.2f} s "
         f"= {dry / version:.2f}x (median of {args.repeats})"
     )
+    if args.presets:
+        dry_run_ratios(presets, workdir, args.repeats)
     return 0
 
 

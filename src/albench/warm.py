@@ -46,6 +46,7 @@ SOCKET_ENV = "ALBENCH_WARM_SOCKET"  # set for the jobs of a run that has a serve
 SWITCH_ENV = "ALBENCH_WARM"  # "0" disables warm starts
 STARTED_ENV = "ALBENCH_WARM_STARTED"  # "1" in a job's process forked by a server
 IDLE_EXIT_S = 600.0
+BACKLOG = 256  # jobs that may wait for the server to finish importing
 KILL_GRACE_S = 10.0
 COMMANDS = ("cycle", "train-initial", "reference")
 # Read by a library when it is loaded, so a forked child would keep the server's values.
@@ -168,8 +169,45 @@ def _current_umask() -> int:
 # ----------------------------------------------------------------------------- server
 
 
-def serve(socket_path: Path, lifeline: int | None, idle_exit_s: float = IDLE_EXIT_S) -> int:
-    """Import the training modules, then fork one child per request until told to stop."""
+def listening_socket(socket_path: Path) -> socket.socket:
+    """A Unix socket at ``socket_path`` that only this user may connect to, listening.
+
+    Jobs that connect before the server accepts wait in its backlog, so a job that
+    starts while the server is still importing torch waits for it rather than
+    importing torch itself.
+    """
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_mask = os.umask(0o177)
+    try:
+        listener.bind(str(socket_path))
+    finally:
+        os.umask(old_mask)
+    listener.listen(BACKLOG)
+    return listener
+
+
+def serve(
+    socket_path: Path,
+    lifeline: int | None,
+    idle_exit_s: float = IDLE_EXIT_S,
+    listener: socket.socket | None = None,
+) -> int:
+    """Import the training modules, then fork one child per request until told to stop.
+
+    ``listener`` is the socket bound at ``socket_path`` by whoever started the
+    server (bound here when None). Waiting jobs are answered by closing it when the
+    server cannot serve: they then run in their own process.
+    """
+    if listener is None:
+        listener = listening_socket(socket_path)
+    try:
+        return _serve(listener, lifeline, idle_exit_s, socket_path)
+    finally:
+        listener.close()
+        socket_path.unlink(missing_ok=True)
+
+
+def _serve(listener: socket.socket, lifeline: int | None, idle_exit_s: float, socket_path) -> int:
     import importlib
 
     for module in PRELOAD:
@@ -179,13 +217,6 @@ def serve(socket_path: Path, lifeline: int | None, idle_exit_s: float = IDLE_EXI
         print(f"albench warm: {threads} threads after import; not forking", file=sys.stderr)
         return 1
     own = identity()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_mask = os.umask(0o177)  # the socket is the user's only
-    try:
-        listener.bind(str(socket_path))
-    finally:
-        os.umask(old_mask)
-    listener.listen(64)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
     if lifeline is not None:
@@ -222,8 +253,6 @@ def serve(socket_path: Path, lifeline: int | None, idle_exit_s: float = IDLE_EXI
     finally:
         for pid in jobs:
             _signal(pid, signal.SIGKILL)
-        listener.close()
-        socket_path.unlink(missing_ok=True)
     return 0
 
 
@@ -357,27 +386,38 @@ def start_server(log_path: Path, thread_env: dict[str, str] | None = None) -> Pa
     The server runs this interpreter with this process's environment plus
     ``thread_env`` (what the job runner sets for its jobs). Returns the socket path, or
     None when warm starts are switched off (``ALBENCH_WARM=0``). The server is ready
-    when the socket exists; jobs that start before that run in their own process.
+    The socket is bound and listening before this returns, so every job of the run
+    finds it; jobs that connect while the server is still importing wait for it.
     """
     if os.environ.get(SWITCH_ENV) == "0":
         return None
     folder = Path(tempfile.mkdtemp(prefix="albench-warm-"))
     path = folder / "socket"
+    listener = listening_socket(path)
     read_end, write_end = os.pipe()
     env = {**os.environ, **(thread_env or {})}
     env.pop(SOCKET_ENV, None)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "albench.warm", str(path), "--lifeline", str(read_end)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            pass_fds=(read_end,),
-            start_new_session=True,
-        )
-    os.close(read_end)
+    command = [sys.executable, "-m", "albench.warm", str(path), "--lifeline", str(read_end)]
+    command += ["--listen-fd", str(listener.fileno())]
+    try:
+        with open(log_path, "ab") as log:
+            subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(read_end, listener.fileno()),
+                start_new_session=True,
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+        raise
+    finally:
+        listener.close()
+        os.close(read_end)
     _LIFELINES.append(write_end)
     os.environ[SOCKET_ENV] = str(path)
     return path
@@ -390,9 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("socket", type=Path)
     parser.add_argument("--lifeline", type=int, help="a pipe read end; exit when it closes")
     parser.add_argument("--idle-exit", type=float, default=IDLE_EXIT_S)
+    parser.add_argument(
+        "--listen-fd", type=int, help="a socket already bound at SOCKET and listening"
+    )
     args = parser.parse_args(argv)
+    listener = None
+    if args.listen_fd is not None:
+        listener = socket.socket(fileno=args.listen_fd)
     try:
-        return serve(args.socket, args.lifeline, args.idle_exit)
+        return serve(args.socket, args.lifeline, args.idle_exit, listener)
     finally:
         with contextlib.suppress(OSError):
             args.socket.parent.rmdir()

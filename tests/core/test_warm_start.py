@@ -102,9 +102,10 @@ def server(tmp_path):
     assert not running.socket.exists()  # the server removes its socket
 
 
-def _client(server: Server, cwd: Path, config: str, **env_changes) -> subprocess.Popen:
+def _client(server: Server | Path, cwd: Path, config: str, **env_changes) -> subprocess.Popen:
     """A workflow job's command line: albench cycle, as the rules run it."""
-    env = {**os.environ, **THREADS, warm.SOCKET_ENV: str(server.socket), **env_changes}
+    socket_path = server if isinstance(server, Path) else server.socket
+    env = {**os.environ, **THREADS, warm.SOCKET_ENV: str(socket_path), **env_changes}
     args = ["cycle", "--config", config, "--dataset", "digits", "--ir", "1", "--sampler"]
     args += ["random", "--seed", "0", "--cycle", "0", "--pool", "p", "--labeled", "l", "--out", "o"]
     return subprocess.Popen(
@@ -125,6 +126,29 @@ def test_a_job_runs_forked_with_its_own_cwd_output_and_exit_status(server, tmp_p
     assert client.returncode == 2, err  # the child's status, passed on
     assert "albench: error:" in err and "relative-missing.yaml" in err  # the job's stderr
     assert len(server.child_pids()) == 1  # it ran in a fork, not in the client
+
+
+def test_a_job_that_starts_with_the_run_waits_for_the_server_to_finish_importing(
+    tmp_path, monkeypatch
+):
+    """start_server binds the socket before it returns (the workflow's onstart), so the
+    run's first job, started while the server still imports torch, is forked too."""
+    monkeypatch.delenv(warm.SOCKET_ENV, raising=False)
+    log = tmp_path / "warm" / "server.log"
+    path = warm.start_server(log, THREADS)
+    try:
+        assert path.is_socket() and os.environ[warm.SOCKET_ENV] == str(path)
+        assert "serving" not in log.read_text()  # still importing
+        client = _client(path, tmp_path, "missing.yaml")
+        _out, err = client.communicate(timeout=120)
+        assert client.returncode == 2 and "missing.yaml" in err
+        assert re.findall(r"pid (\d+) runs cycle", log.read_text())  # forked, not alone
+    finally:
+        os.close(warm._LIFELINES.pop())
+    deadline = time.monotonic() + 30
+    while path.exists():  # the server saw its lifeline close and removed its socket
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
 
 
 def test_a_job_with_another_thread_count_runs_in_its_own_process(server, tmp_path):
