@@ -436,6 +436,7 @@ class Config:
     download: bool = False  # allow dataset downloads in the workflow's prepare step
     require_gpu: bool = False  # fail, never fall back to CPU, when no CUDA device is usable
     conda_torch: str = "cpu"  # --sdm conda: PyTorch build of the job env (cpu | cuda)
+    gpu_slots_per_device: int = 1  # local runs: GPU jobs sharing one GPU (albench.gpu_slots)
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -504,6 +505,12 @@ class Config:
                 f"config.conda_torch: {conda_torch!r} is not a PyTorch build; valid builds: "
                 f"{', '.join(CONDA_TORCH_BUILDS)}"
             )
+        slots = data.get("gpu_slots_per_device", 1)
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
+            raise ConfigError(
+                f"config.gpu_slots_per_device: expected an integer >= 1 (GPU jobs that may "
+                f"share one GPU on a local run), got {slots!r}"
+            )
         return cls(
             experiment=experiment,
             datasets={
@@ -516,6 +523,7 @@ class Config:
             download=download,
             require_gpu=require_gpu,
             conda_torch=conda_torch,
+            gpu_slots_per_device=slots,
             custom_datasets=custom,
             sampler_params={name: dict(params or {}) for name, params in sampler_params.items()},
             report=ReportConfig.from_dict(

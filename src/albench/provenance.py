@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from albench import __version__
+from albench import __version__, gpu_slots
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,4 +202,6 @@ def run_environment() -> dict[str, str | None]:
         # "warm fork": forked by the local warm-start server (albench.warm), which changes
         # nothing in the results; its peak RSS then omits server pages the job never touched.
         "process": "warm fork" if os.environ.get("ALBENCH_WARM_STARTED") == "1" else "own",
+        # The GPU slot a local job held (albench.gpu_slots); absent when it took none.
+        **({"gpu_slot": slot} if (slot := gpu_slots.held()) is not None else {}),
     }

@@ -50,6 +50,36 @@ def uses_conda():
         return False
 
 
+def limit_gpu_jobs():
+    """Local runs on a GPU machine: at most GPUs x gpu_slots_per_device GPU jobs at once.
+
+    Snakemake enforces the training rules' ``gpu`` resource locally only under a global
+    limit, so the limit is set here from the GPUs found now (albench.gpu_slots, torch-free),
+    and the jobs are told where their slot lock files are, so each runs on its own GPU.
+    A ``--resources gpu=N`` on the command line (or in a profile) wins. No GPU, a CPU
+    device or the CPU PyTorch build of --sdm conda: no limit, nothing changes.
+    """
+    if not (workflow.is_main_process and workflow.local_exec):
+        return
+    if "gpu" in workflow.global_resources:
+        return
+    if uses_conda() and ALBENCH_CONFIG.conda_torch == "cpu":
+        return
+    from albench import gpu_slots
+
+    slots = ALBENCH_CONFIG.gpu_slots_per_device
+    limit = gpu_slots.local_gpu_limit(ALBENCH_CONFIG.device, slots)
+    if limit is None:
+        return
+    workflow.register_resource("gpu", limit)
+    os.environ[gpu_slots.SLOTS_DIR_ENV] = str(gpu_slots.slots_dir(Path.cwd().absolute()))
+    print(
+        f"albench: at most {limit} GPU job(s) at once ({limit // slots} GPU(s) x "
+        f"gpu_slots_per_device {slots}); --resources gpu=N overrides",
+        file=sys.stderr,
+    )
+
+
 def start_warm_server():
     """For local runs outside conda envs: the warm-start server of albench.warm."""
     if workflow.is_main_process and workflow.local_exec and not uses_conda():
@@ -69,6 +99,8 @@ ALBENCH = [
     "python" if uses_conda() else sys.executable,
     os.path.relpath(CLI_SCRIPT),
 ]
+
+limit_gpu_jobs()
 
 
 wildcard_constraints:

@@ -18,6 +18,7 @@ import torch
 from albench.config import Config, DatasetConfig, TrainConfig
 from albench.data import PreparedDataset, load_dataset
 from albench.device import resolve_device
+from albench.gpu_slots import assign_device
 from albench.layout import RunKey
 from albench.pools import LabeledSet, Pool
 from albench.samplers import Sampler, get_sampler, resolve
@@ -206,8 +207,11 @@ def _images_and_transforms(
         "labels": np.asarray(data.train_labels),
         "norm": norm,
         "augment": BatchAugment.for_schedule(norm, train.crop_padding, train.hflip, data),
-        "device": resolve_device(
-            request.device or request.config.device, request.config.require_gpu
+        # A local workflow job on a machine with several GPU slots waits for one and runs
+        # on its GPU (albench.gpu_slots); any other device is returned as resolved.
+        "device": assign_device(
+            resolve_device(request.device or request.config.device, request.config.require_gpu),
+            request.config.gpu_slots_per_device,
         ),
     }
 
