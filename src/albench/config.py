@@ -435,6 +435,7 @@ class Config:
     cache_dir: str = "resources/datasets"
     download: bool = False  # allow dataset downloads in the workflow's prepare step
     require_gpu: bool = False  # fail, never fall back to CPU, when no CUDA device is usable
+    gpu_memory_gb: float | None = None  # accelerator memory per job; plan warns above it
     conda_torch: str = "cpu"  # --sdm conda: PyTorch build of the job env (cpu | cuda)
     gpu_slots_per_device: int = 1  # local runs: GPU jobs sharing one GPU (albench.gpu_slots)
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -499,6 +500,16 @@ class Config:
         require_gpu = data.get("require_gpu", False)
         if not isinstance(require_gpu, bool):
             raise ConfigError(f"config.require_gpu: must be true or false, got {require_gpu!r}")
+        gpu_memory_gb = data.get("gpu_memory_gb")
+        if gpu_memory_gb is not None and (
+            isinstance(gpu_memory_gb, bool)
+            or not isinstance(gpu_memory_gb, int | float)
+            or not gpu_memory_gb > 0
+        ):
+            raise ConfigError(
+                "config.gpu_memory_gb: expected a number of GB > 0 (e.g. 80 for an H100) or "
+                f"null for no check, got {gpu_memory_gb!r}"
+            )
         conda_torch = data.get("conda_torch", "cpu")
         if conda_torch not in CONDA_TORCH_BUILDS:
             raise ConfigError(
@@ -522,6 +533,7 @@ class Config:
             cache_dir=check_path(data.get("cache_dir", "resources/datasets"), "config.cache_dir"),
             download=download,
             require_gpu=require_gpu,
+            gpu_memory_gb=None if gpu_memory_gb is None else float(gpu_memory_gb),
             conda_torch=conda_torch,
             gpu_slots_per_device=slots,
             custom_datasets=custom,

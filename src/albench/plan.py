@@ -16,6 +16,8 @@ objectives, hence PyTorch; configs that set none do not pay for it.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,8 @@ from albench.samplers import Sampler, SamplerError, get_sampler, resolve
 from albench.samplers.base import OBJECTIVES, Need, objectives_of, tracked_views
 
 __all__ = [
+    "GpuMemoryWarning",
+    "MemoryPlan",
     "RunKey",
     "SettingPlan",
     "check_config",
@@ -174,6 +178,29 @@ class SettingPlan:
     initial: int | None
     budget: int | None
     final_labeled: int | None
+    memory: MemoryPlan | None = None  # None when the sizes are unknown before preparation
+
+
+class GpuMemoryWarning(UserWarning):
+    """A job's estimated accelerator peak exceeds ``gpu_memory_gb``."""
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Estimated accelerator peak per job of one setting (:func:`albench.estimate.gpu_estimate`).
+
+    ``cycle_gb`` is the largest over the configured samplers (at the last cycle, the
+    largest labeled set), ``sampler`` the one that sets it; ``reference_gb`` is the
+    full-pool reference job.
+    """
+
+    cycle_gb: float
+    sampler: str
+    reference_gb: float
+
+    @property
+    def peak_gb(self) -> float:
+        return max(self.cycle_gb, self.reference_gb)
 
 
 def check_config(config: Config) -> list[SettingPlan]:
@@ -199,8 +226,123 @@ def check_config(config: Config) -> list[SettingPlan]:
         _check_custom_folder(config, dataset)
         counts = _class_counts(config, dataset)
         for ratio in settings.imbalance_ratios:
-            plans.append(_check_setting(settings, ratio, counts))
+            plan = _check_setting(settings, ratio, counts)
+            plans.append(_with_memory(config, names, plan, counts))
+    report_gpu_memory(config, plans)
     return plans
+
+
+def _with_memory(
+    config: Config, names: list[str], plan: SettingPlan, counts: list[int] | None
+) -> SettingPlan:
+    """``plan`` with its :class:`MemoryPlan`: from the class counts, or else from the
+    published train size and class count (the whole train set as an upper bound of the
+    pool); unchanged when neither is known (image folders before preparation)."""
+    from dataclasses import replace
+
+    from albench.data import get_dataset_spec
+    from albench.estimate import gpu_estimate
+
+    settings = config.datasets[plan.dataset]
+    spec = get_dataset_spec(plan.dataset, config.custom_datasets)
+    shape = _image_shape(config, plan.dataset) or spec.image_shape
+    if counts is not None:
+        classes, pool_size, final = len(counts), plan.pool_size, plan.final_labeled
+    elif spec.published_size is not None:
+        pool_size, classes = spec.published_size
+        where = f"datasets.{plan.dataset}.initial"
+        try:
+            initial = resolve_size(
+                settings.initial.size, settings.initial.fraction, pool_size, where
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        final = min(pool_size, initial + (settings.cycles - 1) * settings.budget_for(pool_size))
+    else:
+        return plan
+
+    def padding(train) -> int:
+        return spec.crop_padding if train.crop_padding is None else train.crop_padding
+
+    cycle = []
+    for name in names:
+        sampler = get_sampler(name, **config.sampler_params.get(name, {}))
+        needs = frozenset(str(need) for need in run_needs(sampler, settings.diagnostics))
+        estimate = gpu_estimate(
+            settings,
+            settings.train,
+            final,
+            settings.subset,
+            shape,
+            classes,
+            needs,
+            padding(settings.train),
+        )
+        cycle.append((estimate.peak_gb, name))
+    reference = gpu_estimate(
+        settings,
+        settings.reference,
+        pool_size,
+        0,
+        shape,
+        classes,
+        frozenset(),
+        padding(settings.reference),
+    )
+    worst = max(cycle)
+    return replace(plan, memory=MemoryPlan(worst[0], worst[1], reference.peak_gb))
+
+
+def _image_shape(config: Config, dataset: str) -> tuple[int, int, int] | None:
+    from albench.io import read_json
+
+    meta = Path(config.cache_dir) / dataset / "meta.json"
+    if meta.exists():
+        return tuple(read_json(meta)["splits"]["train"]["image_shape"])
+    return None
+
+
+def gpu_memory_lines(config: Config, plans: list[SettingPlan]) -> list[str]:
+    """One line per setting: its estimated accelerator peak per job, and the limit if set."""
+    limit = config.gpu_memory_gb
+    lines = []
+    for plan in plans:
+        if plan.memory is None:
+            continue
+        m = plan.memory
+        fits = "" if limit is None else (" (fits" if m.peak_gb <= limit else " (EXCEEDS")
+        fits += "" if limit is None else f" gpu_memory_gb = {limit:g})"
+        lines.append(
+            f"{config.experiment}: {plan.dataset} (IR {plan.imbalance_ratio:g}): estimated "
+            f"accelerator peak per job {m.cycle_gb:.1f} GB (cycle, {m.sampler}), "
+            f"{m.reference_gb:.1f} GB (full-pool reference){fits}"
+        )
+    return lines
+
+
+def report_gpu_memory(config: Config, plans: list[SettingPlan]) -> None:
+    """Print :func:`gpu_memory_lines` to stderr; warn for each setting above ``gpu_memory_gb``."""
+    for line in gpu_memory_lines(config, plans):
+        print(f"albench plan: {line}", file=sys.stderr)
+    limit = config.gpu_memory_gb
+    for plan in plans:
+        if limit is None or plan.memory is None or plan.memory.peak_gb <= limit:
+            continue
+        m = plan.memory
+        job = (
+            f"the cycle jobs of {m.sampler!r}"
+            if m.cycle_gb >= m.reference_gb
+            else "the full-pool reference job"
+        )
+        warnings.warn(
+            f"{config.experiment}: datasets.{plan.dataset} (IR {plan.imbalance_ratio:g}): "
+            f"{job} need an estimated {m.peak_gb:.1f} GB of accelerator memory, more than "
+            f"gpu_memory_gb = {limit:g}; they would likely run out of memory. Lower "
+            "subset/budget/batch_size, use a larger GPU, or raise gpu_memory_gb if the "
+            "estimate (albench.estimate.gpu_estimate) is too conservative for your GPU",
+            GpuMemoryWarning,
+            stacklevel=2,
+        )
 
 
 def _check_sampler_params(config: Config, names: list[str]) -> None:

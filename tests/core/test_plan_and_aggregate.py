@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -214,3 +215,47 @@ def test_samplers_that_train_alike_share_one_cycle_zero_training():
     assert shared_training_of(cfg, key) == groups["plain"]
     assert shared_training_of(cfg, RunKey("t", "digits", 10.0, 1, "entropy", 1)) is None
     assert shared_training_of(cfg, RunKey("t", "digits", 10.0, 1, "ll4al", 0)) is None
+
+
+def _paper_preset(name: str, **overrides):
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).parents[2] / "config" / "paper" / name).read_text())
+    return Config.from_dict({**raw, **overrides})
+
+
+def test_check_config_prints_the_inat_preset_peak_and_it_fits_80_gb(capsys, recwarn):
+    from albench.plan import GpuMemoryWarning
+
+    plans = check_config(_paper_preset("tidal_inat2018.yaml", gpu_memory_gb=80))
+    (plan,) = plans
+    assert plan.memory is not None and plan.memory.peak_gb < 80
+    err = capsys.readouterr().err
+    assert (
+        "albench plan: tidal-inat2018: inat2018 (IR 1): estimated accelerator peak per job" in err
+    )
+    assert "(fits gpu_memory_gb = 80)" in err
+    assert not [w for w in recwarn if issubclass(w.category, GpuMemoryWarning)]
+
+
+def test_a_job_above_gpu_memory_gb_is_warned_about_by_name(capsys):
+    from albench.plan import GpuMemoryWarning
+
+    config = _paper_preset("tidal_inat2018.yaml", gpu_memory_gb=16)
+    with pytest.warns(GpuMemoryWarning) as caught:
+        check_config(config)
+    (warning,) = caught
+    message = str(warning.message)
+    assert message.startswith(
+        "tidal-inat2018: datasets.inat2018 (IR 1): the full-pool reference job"
+    )
+    assert "more than gpu_memory_gb = 16" in message
+    assert "EXCEEDS gpu_memory_gb = 16" in capsys.readouterr().err
+
+
+def test_gpu_memory_gb_is_validated():
+    with pytest.raises(ConfigError, match=r"config.gpu_memory_gb: expected a number of GB > 0"):
+        _paper_preset("tidal_cifar10.yaml", gpu_memory_gb=0)
+    with pytest.raises(ConfigError, match="got 'big'"):
+        _paper_preset("tidal_cifar10.yaml", gpu_memory_gb="big")
+    assert _paper_preset("tidal_cifar10.yaml").gpu_memory_gb is None

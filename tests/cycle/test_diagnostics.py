@@ -124,3 +124,15 @@ def test_candidate_csv_columns_are_written_as_pandas_writes_them() -> None:
     rows = zip(*(_csv_column(v) for v in columns.values()), strict=True)
     ours = ",".join(columns) + "\n" + "\n".join(",".join(row) for row in rows) + "\n"
     assert ours == expected.getvalue()
+
+
+def test_kl_rows_are_the_same_in_any_chunking():
+    g = torch.Generator().manual_seed(2)
+    p = torch.rand(23, 9, generator=g).softmax(1)
+    q = torch.rand(23, 9, generator=g).softmax(1)
+    q[0, 3] = 0.0  # the clamped entry stays clamped in every chunk
+    whole = kl_divergence_rows(p, q, chunk_rows=23)
+    for chunk in (1, 4, 22, 1000):
+        assert torch.equal(kl_divergence_rows(p, q, chunk_rows=chunk), whole)
+    with pytest.raises(ValueError, match="chunk_rows must be >= 1, got 0"):
+        kl_divergence_rows(p, q, chunk_rows=0)

@@ -107,7 +107,8 @@ class TestBALD:
         agree = torch.tensor([[0.6, 0.6], [0.3, 0.3], [0.1, 0.1]])  # identical passes
         hand = torch.tensor([[0.6, 0.2], [0.3, 0.3], [0.1, 0.5]])  # MI 0.1251
         opposite = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])  # MI ln 2
-        ctx = _ctx(mc_probs=torch.stack([agree, hand, opposite]))  # (3, 3, 2)
+        mean_probs, mean_entropy = scores.mc_moments(torch.stack([agree, hand, opposite]).unbind(2))
+        ctx = _ctx(mc_mean_probs=mean_probs, mc_mean_entropy=mean_entropy)  # from (3, 3, 2)
         sel = BALDSampler().select(ctx, 3)
         assert sel.positions.tolist() == [2, 1, 0]
         np.testing.assert_allclose(sel.scores, [math.log(2), 0.125100, 0.0], atol=1e-5)
@@ -142,3 +143,36 @@ class TestUncertaintySamplerRankings:
         )
         with pytest.raises(RuntimeError, match="no 'probs'"):
             MarginSampler().select(ctx, 1)
+
+
+class TestBaldRunningSums:
+    def test_mc_moments_by_hand(self):
+        passes = [torch.tensor([[0.6, 0.3, 0.1]]), torch.tensor([[0.2, 0.3, 0.5]])]
+        mean, mean_h = scores.mc_moments(p.double() for p in passes)
+        torch.testing.assert_close(mean, torch.tensor([[0.4, 0.3, 0.3]], dtype=torch.float64))
+        assert mean_h.item() == pytest.approx((0.897946 + 1.029653) / 2, abs=1e-6)
+
+    def test_the_stacked_and_the_streamed_forms_agree_bit_for_bit(self):
+        g = torch.Generator().manual_seed(0)
+        passes = [(torch.randn(50, 7, generator=g) * 3).softmax(1) for _ in range(10)]
+        streamed = scores.bald_from_moments(*scores.mc_moments(iter(passes), chunk_rows=8))
+        assert torch.equal(scores.bald_mutual_information(torch.stack(passes, dim=2)), streamed)
+
+    def test_chunked_entropy_equals_the_whole_table(self):
+        probs = torch.rand(37, 11, generator=torch.Generator().manual_seed(1)).softmax(1)
+        for chunk in (1, 5, 37, 100):
+            assert torch.equal(scores.entropy_rows(probs, chunk), scores.entropy(probs, dim=1))
+
+    def test_the_caller_s_passes_are_not_modified(self):
+        mc = torch.rand(4, 3, 2).softmax(1)
+        before = mc.clone()
+        scores.bald_mutual_information(mc)
+        assert torch.equal(mc, before)
+
+    def test_errors(self):
+        with pytest.raises(ValueError, match="at least one pass"):
+            scores.mc_moments([])
+        with pytest.raises(ValueError, match="share one shape"):
+            scores.mc_moments([torch.ones(2, 3), torch.ones(2, 4)])
+        with pytest.raises(ValueError, match="mc_mean_entropy must be 1-D with 2 rows"):
+            scores.bald_from_moments(torch.ones(2, 3), torch.ones(3))

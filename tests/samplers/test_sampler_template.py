@@ -19,6 +19,7 @@ import torch
 
 from albench.samplers import SamplerError, get_sampler, get_sampler_class, registry, sampler_names
 from albench.samplers.base import ROLES, Need, ScoringContext
+from albench.samplers.scores import mc_moments
 
 N, M, C, D, T = 40, 15, 5, 8, 4
 
@@ -28,12 +29,15 @@ def full_context(seed: int = 3) -> ScoringContext:
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(N, C, generator=g) * 2  # (n, C)
     mc_logits = logits[:, :, None] + torch.randn(N, C, T, generator=g)  # (n, C, T)
+    mc_mean_probs, mc_mean_entropy = mc_moments(mc_logits.softmax(1).unbind(2))
     values = {
         Need.PROBS: logits.softmax(1),
         Need.LOGITS: logits,
         Need.EMBEDDINGS: torch.relu(torch.randn(N, D, generator=g)),
         Need.LABELED_EMBEDDINGS: torch.relu(torch.randn(M, D, generator=g)),
         Need.MC_PROBS: mc_logits.softmax(1),
+        Need.MC_MEAN_PROBS: mc_mean_probs,
+        Need.MC_MEAN_ENTROPY: mc_mean_entropy,
         Need.TRUE_LABELS: torch.randint(0, C, (N,), generator=g),
         Need.TRACKED_LABELS: torch.randint(0, C, (N, 6), generator=g),
         Need.TRACKED_PROBS: torch.rand(N, C, generator=g).softmax(1),

@@ -143,3 +143,31 @@ def test_normalization_tensors_are_built_once_per_device():
     assert norm.tensors(torch.device("cpu"))[0] is mean  # cached: no copy per batch
     assert mean.shape == (1, 2, 1, 1) and std.flatten().tolist() == pytest.approx([0.2, 0.4])
     assert norm == Normalization((0.5, 0.25), (0.2, 0.4))  # the cache is not part of equality
+
+
+def _prepare_by_definition(augment: BatchAugment, images: np.ndarray, channels_last: bool):
+    """The whole-set computation ``prepare`` replaced: normalise, pad with -mean/std, copy."""
+    x = augment.norm.apply(as_uint8_tensor(images))
+    mean, std = augment.norm.tensors("cpu")
+    n, c, h, w = x.shape
+    p = augment.crop_padding
+    padded = (-mean / std).expand(n, c, h + 2 * p, w + 2 * p).clone()
+    padded[:, :, p : p + h, p : p + w] = x
+    return padded.contiguous(memory_format=torch.channels_last) if channels_last else padded
+
+
+@pytest.mark.parametrize("padding", [0, 2])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_chunked_prepare_gives_the_same_bytes(padding, channels_last) -> None:
+    images = _images(n=9, size=5, channels=3)
+    augment = BatchAugment(Normalization.from_images(images), crop_padding=padding)
+    expected = _prepare_by_definition(augment, images, channels_last)
+    for chunk in (1, 4, 9, 100):
+        for source in (images, torch.from_numpy(images)):
+            got = augment.prepare(source, "cpu", channels_last=channels_last, chunk_size=chunk)
+            assert torch.equal(got, expected)
+            assert got.is_contiguous(memory_format=torch.channels_last) == channels_last
+    with pytest.raises(ValueError, match="chunk_size must be >= 1, got 0"):
+        augment.prepare(images, "cpu", chunk_size=0)
+    with pytest.raises(ValueError, match="images have 3 channels, normalisation has 1"):
+        BatchAugment(Normalization((0.5,), (0.2,))).prepare(images, "cpu")

@@ -82,3 +82,19 @@ def test_mc_dropout_reuses_the_embedding_and_matches_manual_masks() -> None:
     torch.testing.assert_close(no_drop, plain.unsqueeze(2).expand(5, 3, 2))
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\), got 1.0"):
         mc_dropout_probs(model, embeddings, p=1.0)
+
+
+def test_mc_dropout_passes_are_the_stacked_passes_one_at_a_time() -> None:
+    from albench.training.mc_dropout import mc_dropout_passes
+
+    model, embeddings = _model(), torch.rand(6, 8) + 0.1
+    stacked = mc_dropout_probs(
+        model, embeddings, passes=3, generator=torch.Generator().manual_seed(4)
+    )
+    streamed = list(
+        mc_dropout_passes(model, embeddings, passes=3, generator=torch.Generator().manual_seed(4))
+    )
+    assert torch.equal(torch.stack(streamed, dim=2), stacked)  # same masks, same order
+    assert not any(t.requires_grad for t in streamed)
+    with pytest.raises(ValueError, match="passes must be >= 1, got 0"):
+        next(mc_dropout_passes(model, embeddings, passes=0))

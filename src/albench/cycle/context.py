@@ -23,9 +23,11 @@ from torch import Tensor
 from albench.cycle.inputs import CycleInputs
 from albench.cycle.train import Trained
 from albench.samplers.base import OBJECTIVES, TRACKED, Need, ScoringContext
+from albench.samplers.scores import mc_moments
 from albench.seeding import derive_seed
 from albench.training.augment import as_uint8_tensor
 from albench.training.evaluate import mc_dropout_probs, predict
+from albench.training.mc_dropout import mc_dropout_passes
 
 MC_PASSES, MC_DROPOUT = 10, 0.5  # BALD as in the official TiDAL code
 # What one eval pass over the candidates always yields (the diagnostics read them too).
@@ -51,6 +53,23 @@ class Sources:
             self.batch_size,
             device=self.inputs.device,
             callbacks=callbacks,
+        )
+
+    @cached_property
+    def mc_moments(self) -> tuple[Tensor, Tensor]:
+        """(mean probs (n, C), mean per-pass entropy (n,)) of the MC-dropout passes.
+
+        Running sums over the passes (:func:`~albench.samplers.scores.mc_moments`), so
+        the (n, C, T) table is never built; the masks are those of ``Need.MC_PROBS``.
+        """
+        return mc_moments(
+            mc_dropout_passes(
+                self.trained.model,
+                self.candidate_pass[1],
+                passes=MC_PASSES,
+                p=MC_DROPOUT,
+                generator=_mc_generator(self.inputs),
+            )
         )
 
 
@@ -80,17 +99,20 @@ def _labeled_embeddings(sources: Sources) -> Tensor:
     )[1]
 
 
-def _mc_probs(sources: Sources) -> Tensor:
-    inputs = sources.inputs
-    generator = torch.Generator(device=inputs.device).manual_seed(
+def _mc_generator(inputs: CycleInputs) -> torch.Generator:
+    """The MC-dropout masks' generator: the sampler stream of (seed, cycle), sub-stream 1."""
+    return torch.Generator(device=inputs.device).manual_seed(
         derive_seed(inputs.seed, "sampler", inputs.cycle, 1)
     )
+
+
+def _mc_probs(sources: Sources) -> Tensor:
     return mc_dropout_probs(
         sources.trained.model,
         sources.candidate_pass[1],
         passes=MC_PASSES,
         p=MC_DROPOUT,
-        generator=generator,
+        generator=_mc_generator(sources.inputs),
     )
 
 
@@ -114,6 +136,8 @@ PROVIDERS: dict[Need, Callable[[Sources], Tensor]] = {
     Need.EMBEDDINGS: lambda sources: sources.candidate_pass[1],
     Need.LABELED_EMBEDDINGS: _labeled_embeddings,
     Need.MC_PROBS: _mc_probs,
+    Need.MC_MEAN_PROBS: lambda sources: sources.mc_moments[0],
+    Need.MC_MEAN_ENTROPY: lambda sources: sources.mc_moments[1],
     Need.TRUE_LABELS: _true_labels,
     Need.IMAGES: _images("candidate_images"),
     Need.LABELED_IMAGES: _images("labeled_images"),

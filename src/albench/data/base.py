@@ -150,6 +150,9 @@ class DatasetSpec:
         image_shape: (H, W, C) of the cached images, for the resource estimates
             made before preparation (``albench.estimate``); None when it depends
             on the options (image folders).
+        published_size: (train images, classes) as published, for the resource
+            estimates of datasets whose ``train_class_counts`` are only known
+            after preparation (iNaturalist); None if unknown.
     """
 
     name: str
@@ -160,3 +163,4 @@ class DatasetSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     train_class_counts: tuple[int, ...] | None = None
     image_shape: tuple[int, int, int] | None = None
+    published_size: tuple[int, int] | None = None

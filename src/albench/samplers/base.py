@@ -43,7 +43,9 @@ class Need(enum.StrEnum):
     LOGITS = "logits"  # (n, C)
     EMBEDDINGS = "embeddings"  # (n, d) penultimate features
     LABELED_EMBEDDINGS = "labeled_embeddings"  # (m, d)
-    MC_PROBS = "mc_probs"  # (n, C, T) softmax under MC dropout on the embedding
+    MC_PROBS = "mc_probs"  # (n, C, T) softmax under MC dropout on the embedding (n·C·T memory)
+    MC_MEAN_PROBS = "mc_mean_probs"  # (n, C) mean over the T MC-dropout passes' softmax
+    MC_MEAN_ENTROPY = "mc_mean_entropy"  # (n,) mean over the T passes of each pass's entropy
     TRUE_LABELS = "true_labels"  # (n,) ground truth; oracle only
     TRACKED_LABELS = "tracked_labels"  # (n, T) predicted label at each recorded epoch, clean view
     TRACKED_PROBS = "tracked_probs"  # (n, C) running mean of recorded softmax (actual TD), clean

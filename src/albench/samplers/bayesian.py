@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 class BALDSampler(Sampler):
     """Bayesian Active Learning by Disagreement (BALD): pick the highest mutual information.
 
-    Score I(y; w) = H(p̄) − (1/T) Σ_t H(p_t) over the T stochastic passes in
-    ``ctx.mc_probs`` (n, C, T), p̄ their mean. The cycle produces them as in
+    Score I(y; w) = H(p̄) − (1/T) Σ_t H(p_t) over T stochastic passes, p̄ their
+    mean. The cycle provides the two terms as running sums over the passes
+    (``Need.MC_MEAN_PROBS`` = p̄ and ``Need.MC_MEAN_ENTROPY`` = (1/T) Σ_t H(p_t)),
+    so memory does not grow with T. It produces the passes as in
     TiDAL's code: T = 10 passes with Dropout(0.5) applied only to the
     penultimate embedding before the final linear layer, BN in eval mode; the
     classifier itself is trained without dropout. The score is reported as
@@ -39,11 +41,11 @@ class BALDSampler(Sampler):
 
     name = "bald"
     summary = "highest mutual information between label and weights under MC dropout"
-    needs = frozenset({Need.MC_PROBS})
+    needs = frozenset({Need.MC_MEAN_PROBS, Need.MC_MEAN_ENTROPY})
 
     def score(self, ctx: ScoringContext) -> Tensor:
         from albench.samplers import scores
 
-        mc_probs = ctx.require(Need.MC_PROBS)  # (n, C, T)
-        scores.require_shape(mc_probs, "mc_probs", 3, rows=ctx.n)
-        return scores.bald_mutual_information(mc_probs)  # (n,)
+        mean_probs = ctx.require(Need.MC_MEAN_PROBS)  # (n, C)
+        scores.require_shape(mean_probs, "mc_mean_probs", 2, rows=ctx.n)
+        return scores.bald_from_moments(mean_probs, ctx.require(Need.MC_MEAN_ENTROPY))  # (n,)

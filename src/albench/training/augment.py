@@ -84,6 +84,8 @@ class Normalization:
         return x.sub_(mean).div_(std)
 
 
+PREPARE_CHUNK = 4096  # images per upload-and-normalise step of BatchAugment.prepare
+
 # TiDAL's code uses these CIFAR-10 statistics for CIFAR-10 and CIFAR-100 alike.
 CIFAR10_NORMALIZATION = Normalization(mean=(0.4914, 0.4822, 0.4465), std=(0.2023, 0.1994, 0.2010))
 
@@ -105,26 +107,19 @@ def as_uint8_tensor(
     return images.to(device) if device is not None else images
 
 
-def pad_images(x: Tensor, padding: int, fill: Tensor) -> Tensor:
-    """Pad (N, C, H, W) by ``padding`` on each side with the per-channel ``fill`` (1, C, 1, 1)."""
-    if padding == 0:
-        return x.contiguous()
-    n, c, h, w = x.shape
-    padded = fill.to(x.dtype).expand(n, c, h + 2 * padding, w + 2 * padding).clone()
-    padded[:, :, padding : padding + h, padding : padding + w] = x
-    return padded  # (N, C, H+2p, W+2p)
-
-
-def to_nhwc(x: Tensor) -> Tensor:
-    """(N, C, H, W) copy with explicit NHWC strides (C·H·W, 1, W·C, C).
+def padded_buffer(
+    n: int, c: int, h: int, w: int, device: torch.device, channels_last: bool
+) -> Tensor:
+    """An uninitialised float32 (N, C, H, W), NCHW-contiguous or, with ``channels_last``,
+    with explicit NHWC strides (C·H·W, 1, W·C, C).
 
     Unlike ``x.contiguous(memory_format=torch.channels_last)``, this also gives
     single-channel images channels-last strides (that call leaves them as they
     are), so convolutions pick their channels-last kernels for them too.
     """
-    n, c, h, w = x.shape
-    out = torch.empty((n, h, w, c), dtype=x.dtype, device=x.device).permute(0, 3, 1, 2)
-    return out.copy_(x)
+    if channels_last:
+        return torch.empty((n, h, w, c), dtype=torch.float32, device=device).permute(0, 3, 1, 2)
+    return torch.empty((n, c, h, w), dtype=torch.float32, device=device)
 
 
 def random_crop(padded: Tensor, padding: int, idx: Tensor, generator: torch.Generator) -> Tensor:
@@ -198,17 +193,40 @@ class BatchAugment:
         )
 
     def prepare(
-        self, images: np.ndarray | Tensor, device: torch.device | str, channels_last: bool = False
+        self,
+        images: np.ndarray | Tensor,
+        device: torch.device | str,
+        channels_last: bool = False,
+        chunk_size: int = PREPARE_CHUNK,
     ) -> Tensor:
         """uint8 (N, H, W, C) → normalised, padded float32 (N, C, H+2p, W+2p) on ``device``.
 
         With ``channels_last`` the tensor (and every batch cut from it) is stored
         NHWC, which the convolutions of both backbones train faster on.
+
+        The output is allocated once, filled with the pad value ``-mean/std``,
+        and its centre is written ``chunk_size`` images at a time (upload,
+        normalise, copy), so the peak is the output plus one chunk, not the
+        uint8 upload, the normalised, the padded and the NHWC copies at once
+        (2.6× the output: 83 GiB for the iNaturalist full-pool reference). Every
+        value is computed elementwise exactly as before, so the bytes are the same.
         """
-        x = self.norm.apply(as_uint8_tensor(images, device))  # (N, C, H, W)
-        mean, std = self.norm.tensors(x.device)
-        padded = pad_images(x, self.crop_padding, -mean / std)
-        return to_nhwc(padded) if channels_last else padded
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        first = as_uint8_tensor(images[:0])  # validates dtype and rank, adds C=1 to N×H×W
+        _, h, w, c = first.shape
+        if c != self.norm.channels:
+            raise ValueError(f"images have {c} channels, normalisation has {self.norm.channels}")
+        n, p = len(images), self.crop_padding
+        out = padded_buffer(n, c, h + 2 * p, w + 2 * p, torch.device(device), channels_last)
+        if p:
+            mean, std = self.norm.tensors(out.device)
+            out.copy_((-mean / std).expand_as(out))  # black padding: 0 normalised
+        centre = out[:, :, p : p + h, p : p + w]  # (N, C, H, W) view
+        for start in range(0, n, chunk_size):
+            chunk = as_uint8_tensor(images[start : start + chunk_size], out.device)
+            centre[start : start + chunk_size] = self.norm.apply(chunk)
+        return out
 
     def __call__(self, prepared: Tensor, idx: Tensor, generator: torch.Generator) -> Tensor:
         """Augmented (B, C, H, W) batch of rows ``idx`` of a :meth:`prepare`'d tensor."""

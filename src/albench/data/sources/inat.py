@@ -331,5 +331,6 @@ register_dataset(
         hflip=True,
         crop_padding=8,
         options={"image_size": DEFAULT_IMAGE_SIZE},
+        published_size=(437_513, 8_142),
     )
 )
