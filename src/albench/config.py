@@ -113,6 +113,10 @@ def check_path(value: Any, where: str) -> str:
 TRACK_VIEWS = ("clean", "train_aug", "train")
 
 
+# Autocast dtypes of ``train.amp_dtype`` (see :mod:`albench.training.precision`): "auto" = bf16 on a
+# CUDA device that has it natively, else fp16 with a GradScaler, and fp32 on the CPU.
+AMP_DTYPES = ("auto", "bf16", "fp16", "off")
+
 CONDA_TORCH_BUILDS = ("cpu", "cuda")  # workflow/envs/train-<build>.yaml
 
 
@@ -135,6 +139,13 @@ class TrainConfig:
     that schedule, so a stretched 200-label cycle does not record 5× more often
     than a 1,000-label one. ``crop_padding`` and ``hflip`` override the dataset's
     augmentation (its cache records the published defaults).
+
+    ``amp`` and ``amp_dtype`` choose the precision of training and candidate tracking
+    (:func:`albench.training.precision.resolve_precision`): ``amp: false`` is fp32
+    everywhere (the paper presets: the official code trains in fp32); otherwise
+    ``amp_dtype: auto`` is bf16 autocast on a CUDA device with native bf16 (no GradScaler,
+    so no host sync per step), fp16 autocast with a GradScaler on older GPUs, and fp32 on
+    the CPU; ``bf16``/``fp16`` force that autocast dtype on any device (the CPU too).
     """
 
     epochs: int = 200  # passes over the labeled set per cycle (the nominal schedule)
@@ -147,7 +158,8 @@ class TrainConfig:
     gamma: float = 0.1  # multiplicative LR decay at each milestone
     nesterov: bool = False  # Nesterov momentum (needs momentum > 0)
     eval_batch_size: int = 256  # images per forward pass at evaluation / scoring time
-    amp: bool = True  # mixed precision (autocast fp16 + GradScaler); used only on CUDA
+    amp: bool = True  # mixed precision; false = fp32 everywhere (amp_dtype is then ignored)
+    amp_dtype: str = "auto"  # auto (CUDA: bf16, else fp16; CPU: off) | bf16 | fp16 | off
     channels_last: bool = True  # NHWC training batches: faster convolutions (CPU and AMP on CUDA)
     deterministic: bool | None = None  # deterministic kernels; None → True on CPU, False on CUDA
     track_interval: int = 1  # epochs between candidate-tracking passes (dispersion, actual TD)
@@ -177,6 +189,15 @@ class TrainConfig:
         checks.check_real(self.weight_decay, "weight_decay", low=0)
         for name in ("nesterov", "amp", "channels_last"):
             checks.check_bool(getattr(self, name), name)
+        if self.amp_dtype not in AMP_DTYPES:
+            raise ValueError(
+                f"amp_dtype must be one of {', '.join(AMP_DTYPES)}, got {self.amp_dtype!r}"
+            )
+        if not self.amp and self.amp_dtype in ("bf16", "fp16"):
+            raise ValueError(
+                f"amp_dtype {self.amp_dtype!r} asks for mixed precision but amp is false; "
+                "set amp: true, or amp_dtype: auto or off"
+            )
         if self.deterministic is not None:
             checks.check_bool(self.deterministic, "deterministic")
         if self.nesterov and self.momentum == 0:
@@ -248,6 +269,13 @@ class Schedule:
         r = min(config.track_records, self.epochs)
         return (epoch + 1) * r // self.epochs > epoch * r // self.epochs
 
+    def diagnostics_after(self, epoch: int, interval: int) -> bool:
+        """Whether a tracker kept only for the KL diagnostics records after 0-based ``epoch``
+        (``DatasetConfig.diagnostics_interval`` = k): every k epochs, and always after the
+        last epoch, so the final model's predictions are in every record (E′ = 10, k = 4:
+        after epochs 3, 7 and 9)."""
+        return (epoch + 1) % interval == 0 or epoch + 1 == self.epochs
+
 
 # ----------------------------------------------------------------------------- datasets
 
@@ -286,7 +314,16 @@ class InitialConfig:
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    """One dataset of the grid (``datasets.<name>``): its pools and its cycle protocol."""
+    """One dataset of the grid (``datasets.<name>``): its pools and its cycle protocol.
+
+    ``diagnostics`` makes TiDAL runs track the candidates in two extra views for the KL
+    figures of ``metrics.json`` (tracking never changes training or selection). Those
+    trackers record on the training's tracking schedule (``train.track_interval`` or
+    ``train.track_records``), a full eval pass over the candidates every epoch by default;
+    ``diagnostics_interval`` = k records them only every k epochs and after the last
+    (:meth:`Schedule.diagnostics_after`), which makes the diagnostics k× cheaper. A view a
+    sampler itself scores (dispersion, ``td_*``) keeps the tracking schedule.
+    """
 
     name: str
     imbalance_ratios: tuple[float, ...] = (1.0,)  # IR values; 1 = the published (balanced) pool
@@ -299,6 +336,7 @@ class DatasetConfig:
     subset: int = 10_000  # random unlabeled subset scored per query (papers: 10,000)
     warm_start: bool = False  # keep weights across cycles (official TiDAL); default retrains
     diagnostics: bool = True  # track candidates for TiDAL so KL diagnostics can be reported
+    diagnostics_interval: int | None = None  # epochs between diagnostic-only tracker passes
     train: TrainConfig = field(default_factory=TrainConfig)
     reference_train: TrainConfig | None = None  # full-pool reference run; None = `train`
 
@@ -312,6 +350,7 @@ class DatasetConfig:
         checks.check_int(self.subset, "subset", minimum=1)
         checks.check_bool(self.warm_start, "warm_start")
         checks.check_bool(self.diagnostics, "diagnostics")
+        checks.check_optional_int(self.diagnostics_interval, "diagnostics_interval", minimum=1)
         if not isinstance(self.model, str):
             raise ValueError(f"model must be a model name, got {self.model!r}")
 
@@ -620,6 +659,7 @@ def config_hash(section: Any) -> str:
 
 
 __all__ = [
+    "AMP_DTYPES",
     "METRICS",
     "TRACK_VIEWS",
     "Config",

@@ -172,3 +172,12 @@ def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (CUDA); a no-op on the CPU. For timings only."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def channels_last_weights(device: torch.device, channels_last: bool) -> bool:
+    """Whether training converts the convolution weights to channels-last: on CUDA when the
+    batches are channels-last (cuDNN would otherwise re-layout every NCHW weight, and its
+    gradient, on every call). The CPU keeps NCHW weights: its kernels take mixed layouts
+    without copies, and its outputs stay bit-identical to earlier runs. Checkpoints are
+    unaffected (they are saved contiguous)."""
+    return channels_last and device.type == "cuda"

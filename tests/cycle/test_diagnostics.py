@@ -97,6 +97,24 @@ def test_diagnostics_track_the_actual_td_only_for_tidal() -> None:
     assert run_needs(entropy, diagnostics=True) == entropy.needs
 
 
+def test_only_views_no_sampler_reads_are_diagnostic_only() -> None:
+    """diagnostics_interval thins the trackers kept for the KL figures, never a view a
+    sampler scores (td_entropy reads the clean view by default; TiDAL reads none)."""
+    from albench.cycle.train import Requirements, diagnostic_only
+    from albench.plan import run_needs
+    from albench.samplers import get_sampler
+
+    tidal, td = get_sampler("tidal_entropy"), get_sampler("td_entropy")
+    req = Requirements.of(run_needs(tidal, diagnostics=True), tidal.needs)
+    assert req.objectives == ("tidal",)
+    assert req.track_views == ("clean", "train") and req.diagnostic_views == ("clean", "train")
+    assert Requirements.of(run_needs(td, diagnostics=True), td.needs).diagnostic_views == ()
+    # Without `scored`, every tracked view is read: none is diagnostic-only.
+    assert Requirements.of(run_needs(tidal, diagnostics=True)).diagnostic_views == ()
+    # A group that trains together: a view one member scores keeps the full schedule.
+    assert diagnostic_only(("clean", "train"), [tidal.needs, td.needs]) == ("train",)
+
+
 def test_auroc_is_the_exact_mann_whitney_ratio_with_ties() -> None:
     from albench.cycle.diagnostics import average_ranks
 

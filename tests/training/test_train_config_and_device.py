@@ -31,7 +31,8 @@ def test_from_dict_converts_and_round_trips() -> None:
 
 def test_unknown_key_is_named_with_the_valid_ones() -> None:
     with pytest.raises(
-        ValueError, match=r"train: unknown key\(s\) 'epoch'; valid keys: amp, batch_size, "
+        ValueError,
+        match=r"train: unknown key\(s\) 'epoch'; valid keys: amp, amp_dtype, batch_size, ",
     ):
         TrainConfig.from_dict({"epoch": 3})
 

@@ -150,3 +150,33 @@ def test_bad_labels_are_rejected() -> None:
             seed=0,
             hooks=QUIET,
         )
+
+
+def test_a_diagnostic_tracker_records_every_k_epochs_and_after_the_last() -> None:
+    images, labels, augment = _setup(48)
+    config = TrainConfig(epochs=10, batch_size=16, track_interval=1)
+    schedule = config.schedule(48)
+    # k = 4 over 10 epochs: after (0-based) epochs 3, 7 and the last one, 9.
+    assert [e for e in range(10) if schedule.diagnostics_after(e, 4)] == [3, 7, 9]
+    assert [e for e in range(10) if schedule.diagnostics_after(e, 5)] == [4, 9]
+    assert [e for e in range(10) if schedule.diagnostics_after(e, 1)] == list(range(10))
+    every = CandidateTracker(images[:10], 4, augment, config)
+    sparse = CandidateTracker(images[:10], 4, augment, config, interval=4)
+    train(
+        small_model(),
+        images,
+        labels,
+        config,
+        augment=augment,
+        seed=2,
+        hooks=TrainHooks(trackers=[every, sparse], progress=False),
+    )
+    assert (every.num_records, sparse.num_records) == (10, 3)
+    # The sparse tracker's records are the full tracker's records 3, 7 and 9 (same model).
+    assert torch.equal(sparse.labels, every.labels[:, [3, 7, 9]])
+
+
+def test_a_tracker_interval_below_one_is_refused_by_name() -> None:
+    images, _, augment = _setup(16)
+    with pytest.raises(ValueError, match="interval"):
+        CandidateTracker(images[:4], 4, augment, TrainConfig(), interval=0)

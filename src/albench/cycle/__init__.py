@@ -62,7 +62,9 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     out = begin_outputs(request.out_dir)
     inputs = load_inputs(request)
     memory = PeakMemory(inputs.device)
-    requirements = Requirements.of(run_needs(inputs.sampler, inputs.settings.diagnostics))
+    requirements = Requirements.of(
+        run_needs(inputs.sampler, inputs.settings.diagnostics), inputs.sampler.needs
+    )
     with memory.phase("train"):  # cycle 0 of a shared training: loading it
         if request.initial_training is not None:  # cycle 0, trained once for several samplers
             trained = load_initial(request.initial_training, inputs, requirements)
@@ -78,15 +80,21 @@ def run_cycle(request: CycleRequest) -> dict[str, Any]:
     return metrics
 
 
-def train_initial(request: CycleRequest, signature: str, track_views: tuple[str, ...]) -> None:
+def train_initial(
+    request: CycleRequest,
+    signature: str,
+    track_views: tuple[str, ...],
+    diagnostic_views: tuple[str, ...] = (),
+) -> None:
     """Train the cycle-0 model shared by the samplers of ``signature`` and write it.
 
     ``request`` is the cycle-0 request of any sampler of the group (they all have the
-    same inputs); the trackers record the union of the group's views.
+    same inputs); the trackers record the union of the group's views, those in
+    ``diagnostic_views`` (read by no sampler of the group) every ``diagnostics_interval``.
     """
     inputs = load_inputs(request)
     objectives = () if signature == "plain" else (signature,)
-    requirements = Requirements(objectives, tuple(track_views))
+    requirements = Requirements(objectives, tuple(track_views), tuple(diagnostic_views))
     trained = train_models(inputs, requirements, desc=f"{_label(request.key)} (shared)")
     write_initial(request.out_dir, inputs, trained, signature)
 

@@ -131,6 +131,7 @@ def metrics_record(
             "hardware": hardware(inputs.device),
             "determinism": {k: str(v) for k, v in result.determinism.items()},
             "amp": result.amp,
+            "amp_dtype": result.amp_dtype,
             "seeds": {
                 "experiment": seed,
                 **{s: derive_seed(seed, s, cycle) for s in ("model", "train", "subset", "sampler")},

@@ -35,16 +35,27 @@ class Requirements:
 
     objectives: tuple[str, ...] = ()  # auxiliary objectives trained with the classifier
     track_views: tuple[str, ...] = ()  # candidate-tracker views recorded during training
+    # Those of track_views only the diagnostics read: recorded every `diagnostics_interval`.
+    diagnostic_views: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, needs: frozenset[Need]) -> Requirements:
+    def of(cls, needs: frozenset[Need], scored: frozenset[Need] | None = None) -> Requirements:
+        """What training must produce for ``needs``; ``scored``: the needs samplers score
+        (the rest of the tracked views are diagnostic-only); None → all of ``needs``."""
         objectives = objectives_of(needs)
         if len(objectives) > 1:
             raise ValueError(
                 f"needs {sorted(needs)} call for {len(objectives)} jointly trained objectives "
                 f"({', '.join(objectives)}); a cycle trains at most one"
             )
-        return cls(objectives, tracked_views(needs))
+        views = tracked_views(needs)
+        return cls(objectives, views, diagnostic_only(views, [needs if scored is None else scored]))
+
+
+def diagnostic_only(views: tuple[str, ...], scored: list[frozenset[Need]]) -> tuple[str, ...]:
+    """The tracker ``views`` that no set of sampler needs in ``scored`` reads."""
+    read = {view for needs in scored for view in tracked_views(needs)}
+    return tuple(view for view in views if view not in read)
 
 
 @dataclass
@@ -104,6 +115,9 @@ def train_models(inputs: CycleInputs, requirements: Requirements, desc: str) -> 
                 view=view,
                 device=inputs.device,
                 seed=derive_seed(seed, "train", cycle, 1),
+                interval=(
+                    settings.diagnostics_interval if view in requirements.diagnostic_views else None
+                ),
             )
             for view in requirements.track_views
         }

@@ -231,15 +231,18 @@ def k_center_greedy(
         d2 = sq[:, None] + (block * block).sum(1)[None, :] - 2.0 * (emb @ block.T)  # (n, k)
         min_d2 = torch.minimum(min_d2, d2.clamp_min_(0.0).amin(dim=1))
 
-    positions = np.empty(budget, dtype=np.int64)
+    # The pick j stays on the device (a (1,) index tensor): reading it on the host would
+    # stall a GPU once per pick. Same arithmetic as with a Python int j, so the same picks.
+    picked = torch.empty(budget, dtype=torch.long, device=emb.device)
     picked_d2 = torch.empty(budget, dtype=emb.dtype, device=emb.device)
     for step in range(budget):
-        j = int(torch.argmax(min_d2))  # first maximal value → lowest position
-        positions[step] = j
-        picked_d2[step] = min_d2[j]
-        d2 = (sq + sq[j] - 2.0 * (emb @ emb[j])).clamp_min_(0.0)  # (n,)
-        min_d2 = torch.minimum(min_d2, d2)
-        min_d2[j] = -math.inf  # never picked again
+        j = torch.argmax(min_d2).view(1)  # first maximal value → lowest position
+        picked[step : step + 1] = j
+        picked_d2[step : step + 1] = min_d2.index_select(0, j)
+        centre = emb.index_select(0, j).squeeze(0)  # (d,)
+        d2 = (sq + sq.index_select(0, j) - 2.0 * (emb @ centre)).clamp_min_(0.0)  # (n,)
+        min_d2 = torch.minimum(min_d2, d2).index_fill_(0, j, -math.inf)  # never picked again
+    positions = picked.cpu().numpy()
     distances = picked_d2.sqrt().to("cpu", torch.float64).numpy()
     return positions, distances
 

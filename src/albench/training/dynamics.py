@@ -20,14 +20,14 @@ References:
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from albench import checks
 from albench.config import TRACK_VIEWS, TrainConfig
 from albench.training.augment import BatchAugment, as_uint8_tensor
+from albench.training.precision import resolve_precision
 
 
 def label_dtype(num_classes: int) -> torch.dtype:
@@ -131,10 +131,15 @@ class CandidateTracker:
         num_classes: C.
         augment: the training augmentation (its normalisation is used for both views).
         config: the cycle's settings: ``eval_batch_size`` images per forward pass,
-            autocast (fp16) on CUDA when ``amp`` (the softmax is taken in float32).
+            autocast as in training (:func:`~albench.training.precision.resolve_precision`;
+            the softmax is taken in float32).
         view: ``"clean"``, ``"train_aug"`` or ``"train"``.
         device: where images and records live.
         seed: seeds the augmentation generator of the augmented views.
+        interval: None → record on the training's tracking schedule
+            (:meth:`~albench.config.Schedule.records_after`); k → every k epochs and after
+            the last (:meth:`~albench.config.Schedule.diagnostics_after`), for a tracker
+            kept only for the KL diagnostics.
 
     Attributes:
         labels: (n, T) predicted label per record (dtype from :func:`label_dtype`).
@@ -152,6 +157,7 @@ class CandidateTracker:
         view: str = "clean",
         device: torch.device | str = "cpu",
         seed: int = 0,
+        interval: int | None = None,
     ) -> None:
         if view not in TRACK_VIEWS:
             raise ValueError(f"view must be one of {', '.join(TRACK_VIEWS)}, got {view!r}")
@@ -162,7 +168,8 @@ class CandidateTracker:
         self.augment = augment
         self.view = view
         self.batch_size = config.eval_batch_size
-        self.amp = config.amp and self.device.type == "cuda"
+        self.precision = resolve_precision(config, self.device)
+        self.interval = checks.check_optional_int(interval, "interval", minimum=1)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.mean_probs = torch.zeros(len(self.images), num_classes, device=self.device)  # (n, C)
         self._labels: list[Tensor] = []  # T × (n,)
@@ -209,9 +216,6 @@ class CandidateTracker:
         else:
             prepared = self.augment.prepare(batch, self.device, channels_last=True)
             x = self.augment(prepared, torch.arange(len(batch), device=self.device), self.generator)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
-        )
-        with autocast:
+        with self.precision.autocast():
             logits = model(x).logits
         return logits.float().softmax(dim=1)  # (B, C)

@@ -3,6 +3,12 @@
 Everything here runs in eval mode (BatchNorm running statistics, no
 augmentation: the test/selection transform of the official code is
 normalisation only) and restores the model's previous mode.
+
+:func:`predict` keeps the device busy: its loop reads nothing back to the host (the
+results stay on the device and are concatenated once), the forward passes run under
+``torch.inference_mode``, and on CUDA each batch is copied from the host through pinned
+memory with ``non_blocking=True`` (:func:`upload_batch`), so the copy of the next batch
+overlaps the forward pass of this one instead of blocking the host.
 """
 
 from __future__ import annotations
@@ -45,7 +51,6 @@ def predict(
 ) -> tuple[Tensor, Tensor, dict[str, Tensor]]: ...
 
 
-@torch.no_grad()
 def predict(
     model: Backbone,
     images: np.ndarray | Tensor,
@@ -70,17 +75,19 @@ def predict(
 
     Returns:
         logits (n, C) float32 and embeddings (n, d) float32 on the device, plus
-        ``{name: (n, ...)}`` when ``callbacks`` is given.
+        ``{name: (n, ...)}`` when ``callbacks`` is given. They are ordinary tensors
+        (concatenated outside inference mode), so callers may modify them or use them
+        in autograd.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device) if device is not None else model_device(model)
     logits, embeddings = [], []
     extra: dict[str, list[Tensor]] = {name: [] for name in callbacks or {}}
-    with _eval_mode(model, *_callback_modules(callbacks)):
+    with _eval_mode(model, *_callback_modules(callbacks)), torch.inference_mode():
         for start in range(0, len(images), batch_size):
             x = norm.apply(
-                as_uint8_tensor(images[start : start + batch_size], device)
+                upload_batch(images[start : start + batch_size], device)
             )  # (B, C_in, H, W)
             output = model(x)
             logits.append(output.logits.float())  # (B, C)
@@ -134,6 +141,34 @@ def mc_dropout_probs(
         dropped = embeddings * keep.to(embeddings.device) / (1.0 - p)  # (n, d)
         out.append(model.classify(dropped).float().softmax(dim=1))  # (n, C)
     return torch.stack(out, dim=2)  # (n, C, T)
+
+
+def upload_batch(images: np.ndarray | Tensor, device: torch.device) -> Tensor:
+    """A uint8 (B, H, W, C_in) batch (B×H×W gets C_in = 1) on ``device``.
+
+    On CUDA a host batch is copied once into pinned memory and sent with
+    ``non_blocking=True``: a copy from pageable memory would block the host until the
+    GPU has it. PyTorch's pinned-memory cache keeps the staging block until the copy
+    has finished, so freeing it right away is safe. Elsewhere: :func:`as_uint8_tensor`.
+    """
+    on_host = isinstance(images, np.ndarray) or images.device.type == "cpu"
+    if device.type != "cuda" or not on_host:
+        return as_uint8_tensor(images, device)
+    if isinstance(images, np.ndarray) and images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8, got {images.dtype}")
+    if isinstance(images, Tensor):
+        images = as_uint8_tensor(images)  # checks the dtype and shape; no copy
+    staging = pinned_empty(tuple(images.shape), torch.uint8)
+    if isinstance(images, np.ndarray):
+        staging.numpy()[...] = images  # one copy, also out of a memory map
+    else:
+        staging.copy_(images)
+    return as_uint8_tensor(staging.to(device, non_blocking=True))
+
+
+def pinned_empty(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    """An uninitialised page-locked host tensor (needs a CUDA runtime)."""
+    return torch.empty(shape, dtype=dtype, pin_memory=True)
 
 
 def _as_predictions(predictions: Tensor | np.ndarray) -> Tensor:

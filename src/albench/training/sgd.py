@@ -18,6 +18,15 @@ For one parameter p with gradient g, learning rate η, momentum μ, weight decay
 
 The learning rate follows :func:`step_lr`, PyTorch's ``MultiStepLR`` stepped once
 per epoch.
+
+Under fp16 autocast a ``torch.amp.GradScaler`` scales the loss. A plain optimizer
+makes ``GradScaler.step`` read its overflow flag on the host (one blocking
+``.item()`` per step on CUDA) to decide whether to step. This optimizer declares
+``_step_supports_amp_scaling`` instead: the scaler then hands it the scale and the
+overflow flag as device tensors (``grad_scale``, ``found_inf``), and the step runs as
+PyTorch's fused SGD kernel (``torch._fused_sgd_``, CPU and CUDA), which unscales the
+gradients and skips the whole update on the device when ``found_inf`` is set. Without a
+scaler (fp32, bf16) the step is the ``_foreach`` update above, unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +60,10 @@ class SGD:
             unscale gradients.
     """
 
+    # GradScaler: pass grad_scale / found_inf as attributes instead of reading found_inf on
+    # the host (see the module docstring).
+    _step_supports_amp_scaling = True
+
     def __init__(
         self,
         modules: Iterable[nn.Module],
@@ -79,6 +92,10 @@ class SGD:
             return
         params = [self.params[i] for i in index]
         grads = [p.grad for p in params]
+        grad_scale = getattr(self, "grad_scale", None)  # set by an enabled GradScaler only
+        if grad_scale is not None:
+            self._scaled_step(index, params, grads, grad_scale, getattr(self, "found_inf", None))
+            return
         if self.weight_decay != 0:
             grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
         if self.momentum != 0:
@@ -96,3 +113,36 @@ class SGD:
             else:
                 grads = buffers
         torch._foreach_add_(params, grads, alpha=-self.lr)
+
+    def _scaled_step(
+        self,
+        index: list[int],
+        params: list[Tensor],
+        grads: list[Tensor],
+        grad_scale: Tensor,
+        found_inf: Tensor | None,
+    ) -> None:
+        """The same update on gradients scaled by ``grad_scale``, skipped on the device when
+        ``found_inf`` is nonzero: no host sync. A missing momentum buffer starts at zero
+        (μ·0 + g = g, the first step's b ← g), so a skipped first step leaves no
+        uninitialised buffer behind."""
+        buffers: list[Tensor] = []
+        if self.momentum != 0:
+            for i, grad in zip(index, grads, strict=True):
+                if self.buffers[i] is None:
+                    self.buffers[i] = torch.zeros_like(grad)
+            buffers = [self.buffers[i] for i in index]
+        torch._fused_sgd_(
+            params,
+            grads,
+            buffers,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            lr=self.lr,
+            dampening=0.0,
+            nesterov=self.nesterov,
+            maximize=False,
+            is_first_step=False,
+            grad_scale=grad_scale.to(params[0].device),
+            found_inf=None if found_inf is None else found_inf.to(params[0].device),
+        )

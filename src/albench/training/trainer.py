@@ -5,9 +5,13 @@ each epoch draws a seeded ``randperm`` and slices it into batches (the last
 partial batch is kept); augmentation runs on whole batches
 (:mod:`albench.training.augment`) and, by default, yields channels-last (NHWC)
 batches, on which convolutions train 10–35 % faster on the CPU (and which AMP on
-CUDA prefers). No DataLoader, no worker processes, and no host synchronisation
-inside an epoch: loss and accuracy are summed on the device and read once per
-epoch only when progress is shown, and once at the end.
+CUDA prefers; there the weights are converted to channels-last too, so cuDNN does not
+re-layout every weight on every call). No DataLoader, no worker processes, and no host
+synchronisation inside an epoch: loss and accuracy are summed on the device and read
+once per epoch only when progress is shown, and once at the end; under fp16 autocast
+the GradScaler's overflow check stays on the device (:mod:`albench.training.sgd`), and
+bf16 (the CUDA default where supported, :mod:`albench.training.precision`) needs no
+scaler at all. ``tests/training/test_host_syncs.py`` counts the syncs.
 
 The loop follows the official TiDAL code (``main.py``,
 ``train_test/train_test.py``): SGD with momentum and weight decay, the learning
@@ -36,7 +40,6 @@ References:
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -48,13 +51,14 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from albench.config import TrainConfig
-from albench.device import configure_determinism, default_deterministic
+from albench.config import Schedule, TrainConfig
+from albench.device import channels_last_weights, configure_determinism, default_deterministic
 from albench.models.base import Backbone
 from albench.training.augment import BatchAugment
 from albench.training.dynamics import CandidateTracker, DynamicsRecorder
 from albench.training.evaluate import model_device, predict
 from albench.training.objectives import AuxBatch, AuxiliaryObjective
+from albench.training.precision import resolve_precision
 from albench.training.sgd import SGD, step_lr
 
 LOG_EVERY_S = 10.0  # without a progress bar: a progress line at most this often
@@ -100,7 +104,7 @@ class TrainResult:
             tracking, the fit pass).
         images_per_s: labeled images × epochs / wall time.
         recorder: TiDAL's running-mean softmax of the labeled set, or None.
-        amp: whether mixed precision was used (CUDA only).
+        amp: whether mixed precision (autocast) was used.
         determinism: flags set by :func:`albench.device.configure_determinism`.
         loss_history: (epochs,) mean cross-entropy of every epoch.
         accuracy_history: (epochs,) accuracy of every epoch.
@@ -108,6 +112,7 @@ class TrainResult:
         milestones: the learning-rate milestones used, in effective epochs.
         fit_loss: mean cross-entropy of the final model on the clean labeled set.
         fit_accuracy: accuracy of the final model on the clean labeled set.
+        amp_dtype: the autocast dtype used: ``"off"`` (fp32), ``"bf16"`` or ``"fp16"``.
     """
 
     loss: float
@@ -124,6 +129,7 @@ class TrainResult:
     milestones: tuple[int, ...] = ()
     fit_loss: float = float("nan")
     fit_accuracy: float = float("nan")
+    amp_dtype: str = "off"
 
 
 def train(
@@ -158,7 +164,7 @@ def train(
     if deterministic is None:
         deterministic = default_deterministic(device)
     determinism = configure_determinism(deterministic, seed)
-    use_amp = config.amp and device.type == "cuda"
+    precision = resolve_precision(config, device)
 
     x_all = augment.prepare(images, device, config.channels_last)  # (m, C_in, H+2p, W+2p)
     y_all = torch.as_tensor(np.array(labels) if not isinstance(labels, Tensor) else labels)
@@ -170,6 +176,9 @@ def train(
     model.train()
     for objective in hooks.aux:
         objective.to(device).train()
+    if channels_last_weights(device, config.channels_last):
+        for module in (model, *hooks.aux):
+            module.to(memory_format=torch.channels_last)  # 4-D weights only
     optimizer = SGD(
         [model, *hooks.aux],
         lr=config.lr,
@@ -177,10 +186,8 @@ def train(
         weight_decay=config.weight_decay,
         nesterov=config.nesterov,
     )
-    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
-    autocast = (
-        torch.autocast(device.type, dtype=torch.float16) if use_amp else contextlib.nullcontext()
-    )
+    scaler = precision.grad_scaler()
+    autocast = precision.autocast()
     recorder = None
     if hooks.aux or hooks.record_dynamics:
         recorder = DynamicsRecorder(num_samples, model.num_classes, device)
@@ -215,8 +222,8 @@ def train(
             scaler.update()
             loss_sum += per_sample_ce.detach().sum()
             correct += (logits.detach().argmax(dim=1) == y).sum()
-        if schedule.records_after(epoch, config):
-            for tracker in hooks.trackers:
+        for tracker in hooks.trackers:
+            if _tracker_due(tracker, schedule, epoch, config):
                 tracker.record(model)
         loss_sums.append(loss_sum)
         correct_sums.append(correct)
@@ -238,7 +245,7 @@ def train(
         wall_time_s=wall,
         images_per_s=num_samples * schedule.epochs / wall,
         recorder=recorder,
-        amp=use_amp,
+        amp=precision.enabled,
         determinism=determinism,
         loss_history=losses,
         accuracy_history=accuracies,
@@ -246,7 +253,16 @@ def train(
         milestones=schedule.milestones,
         fit_loss=fit_loss,
         fit_accuracy=fit_accuracy,
+        amp_dtype=precision.name,
     )
+
+
+def _tracker_due(tracker: CandidateTracker, schedule: Schedule, epoch: int, config) -> bool:
+    """Whether ``tracker`` records after ``epoch``: the tracking schedule, or, for a tracker
+    kept only for the diagnostics, its own ``interval`` (:meth:`Schedule.diagnostics_after`)."""
+    if tracker.interval is None:
+        return schedule.records_after(epoch, config)
+    return schedule.diagnostics_after(epoch, tracker.interval)
 
 
 def fit_metrics(
