@@ -321,10 +321,14 @@ def gpu_memory_lines(config: Config, plans: list[SettingPlan]) -> list[str]:
 
 
 def report_gpu_memory(config: Config, plans: list[SettingPlan]) -> None:
-    """Print :func:`gpu_memory_lines` to stderr; warn for each setting above ``gpu_memory_gb``."""
-    for line in gpu_memory_lines(config, plans):
-        print(f"albench plan: {line}", file=sys.stderr)
+    """Print :func:`gpu_memory_lines` to stderr; warn for each setting above ``gpu_memory_gb``.
+
+    A run on the CPU (``device: cpu``) prints the lines only when ``gpu_memory_gb`` asks
+    for the check: they are about accelerator memory."""
     limit = config.gpu_memory_gb
+    if limit is not None or config.device != "cpu":
+        for line in gpu_memory_lines(config, plans):
+            print(f"albench plan: {line}", file=sys.stderr)
     for plan in plans:
         if limit is None or plan.memory is None or plan.memory.peak_gb <= limit:
             continue

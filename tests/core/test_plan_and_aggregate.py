@@ -224,6 +224,13 @@ def _paper_preset(name: str, **overrides):
     return Config.from_dict({**raw, **overrides})
 
 
+def test_a_cpu_run_prints_the_accelerator_estimate_only_when_a_limit_asks(capsys):
+    check_config(_paper_preset("tidal_cifar10.yaml", device="cpu", require_gpu=False))
+    assert "accelerator peak" not in capsys.readouterr().err
+    check_config(_paper_preset("tidal_cifar10.yaml", device="cpu", gpu_memory_gb=80))
+    assert "tidal-cifar10: cifar10 (IR 1): estimated accelerator peak" in capsys.readouterr().err
+
+
 def test_check_config_prints_the_inat_preset_peak_and_it_fits_80_gb(capsys, recwarn):
     from albench.plan import GpuMemoryWarning
 
