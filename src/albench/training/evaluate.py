@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from albench.models.base import Backbone, ModelOutput
 from albench.training.augment import Normalization, as_uint8_tensor
+from albench.training.mc_dropout import mc_dropout_passes
 
 Callback = Callable[[ModelOutput], Tensor]
 
@@ -130,17 +131,9 @@ def mc_dropout_probs(
         Gal, Islam, Ghahramani. "Deep Bayesian Active Learning with Image Data."
         ICML 2017. arXiv:1703.02910.
     """
-    if passes < 1:
-        raise ValueError(f"passes must be >= 1, got {passes}")
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
-    draw_device = generator.device if generator is not None else embeddings.device
-    out = []
-    for _ in range(passes):
-        keep = torch.rand(embeddings.shape, generator=generator, device=draw_device) >= p  # (n, d)
-        dropped = embeddings * keep.to(embeddings.device) / (1.0 - p)  # (n, d)
-        out.append(model.classify(dropped).float().softmax(dim=1))  # (n, C)
-    return torch.stack(out, dim=2)  # (n, C, T)
+    # The passes of albench.training.mc_dropout (same masks, same order), stacked: BALD
+    # itself keeps only running sums; this table is for samplers that declare MC_PROBS.
+    return torch.stack(list(mc_dropout_passes(model, embeddings, passes, p, generator)), dim=2)
 
 
 def upload_batch(images: np.ndarray | Tensor, device: torch.device) -> Tensor:
