@@ -38,20 +38,17 @@ def _syncs_of_training(
         else []
     )
     config = TrainConfig(epochs=1, batch_size=16, lr=0.05, milestones=(5,), amp_dtype=amp_dtype)
-    tracker = CandidateTracker(images[:20], 4, augment, config, view="train", seed=1)
-    counter = HostSyncCounter()
-    with counter:
-        result = train(
-            model,
-            images,
-            labels,
-            config,
-            augment=augment,
-            seed=1,
-            hooks=TrainHooks(aux=aux, trackers=[tracker], progress=False),
-        )
+    with HostSyncCounter() as counter:
+        result, _ = _train_tracked(model, aux, images, labels, augment, config, seed=1)
     assert result.steps == num_batches
     return counter.count, result.amp_dtype, result
+
+
+def _train_tracked(model, aux, images, labels, augment, config, seed):
+    """Train with the given objectives and a train-view tracker of the first 20 images."""
+    tracker = CandidateTracker(images[:20], 4, augment, config, view="train", seed=1)
+    hooks = TrainHooks(aux=aux, trackers=[tracker], progress=False)
+    return train(model, images, labels, config, augment=augment, seed=seed, hooks=hooks), tracker
 
 
 @pytest.mark.parametrize("amp_dtype", ["bf16", "fp16", "off"])
@@ -124,16 +121,7 @@ def test_default_cpu_training_gives_the_recorded_bytes() -> None:
     model = small_model(3)
     aux = build_objective(objective_named("tidal"), model.stage_channels, 4, {})
     config = TrainConfig(epochs=3, batch_size=16, lr=0.05, milestones=(2,))
-    tracker = CandidateTracker(images[:20], 4, augment, config, view="train", seed=1)
-    result = train(
-        model,
-        images,
-        labels,
-        config,
-        augment=augment,
-        seed=7,
-        hooks=TrainHooks(aux=[aux], trackers=[tracker], progress=False),
-    )
+    result, tracker = _train_tracked(model, [aux], images, labels, augment, config, seed=7)
     assert result.amp is False and result.amp_dtype == "off"
     digest = hashlib.sha256()
     for module in (model, aux):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from albench.config import AMP_DTYPES, TrainConfig
+from albench.config import TrainConfig
 
 __all__ = ["Precision", "resolve_precision"]
 
@@ -76,9 +76,7 @@ def resolve_precision(config: TrainConfig, device: torch.device | str) -> Precis
     that dtype on any device.
     """
     device = torch.device(device)
-    choice = config.amp_dtype
-    if choice not in AMP_DTYPES:
-        raise ValueError(f"amp_dtype must be one of {', '.join(AMP_DTYPES)}, got {choice!r}")
+    choice = config.amp_dtype  # validated by TrainConfig
     if not config.amp or choice == "off":
         return Precision("off", device.type)
     if choice == "auto":
