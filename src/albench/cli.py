@@ -330,9 +330,7 @@ def run_cycle(args: argparse.Namespace) -> int:
 def run_train_initial(args: argparse.Namespace) -> int:
     from albench.config import ConfigError, load_config
     from albench.cycle import CycleRequest, train_initial
-    from albench.cycle.train import diagnostic_only
     from albench.plan import shared_trainings
-    from albench.samplers import get_sampler
 
     _set_threads(args.threads)
     config = load_config(args.config)
@@ -356,9 +354,7 @@ def run_train_initial(args: argparse.Namespace) -> int:
         out_dir=args.out,
         device=args.device,
     )
-    scored = [get_sampler(n, **config.sampler_params.get(n, {})).needs for n in shared.samplers]
-    diagnostic_views = diagnostic_only(shared.track_views, scored)
-    train_initial(request, shared.signature, shared.track_views, diagnostic_views)
+    train_initial(request, shared.signature, shared.track_views, shared.diagnostic_views)
     print(
         f"{args.dataset} IR={args.ir:g} seed={args.seed} cycle 0 ({args.signature}, shared by "
         f"{', '.join(shared.samplers)}) -> {args.out}"

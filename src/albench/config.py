@@ -189,10 +189,7 @@ class TrainConfig:
         checks.check_real(self.weight_decay, "weight_decay", low=0)
         for name in ("nesterov", "amp", "channels_last"):
             checks.check_bool(getattr(self, name), name)
-        if self.amp_dtype not in AMP_DTYPES:
-            raise ValueError(
-                f"amp_dtype must be one of {', '.join(AMP_DTYPES)}, got {self.amp_dtype!r}"
-            )
+        checks.check_choice(self.amp_dtype, "amp_dtype", AMP_DTYPES)
         if not self.amp and self.amp_dtype in ("bf16", "fp16"):
             raise ValueError(
                 f"amp_dtype {self.amp_dtype!r} asks for mixed precision but amp is false; "

@@ -26,7 +26,13 @@ from albench.config import Config, ConfigError, DatasetConfig, config_hash
 from albench.layout import RunKey
 from albench.pools import pool_class_sizes, resolve_size
 from albench.samplers import Sampler, SamplerError, get_sampler, resolve
-from albench.samplers.base import OBJECTIVES, Need, objectives_of, tracked_views
+from albench.samplers.base import (
+    OBJECTIVES,
+    Need,
+    diagnostic_only,
+    objectives_of,
+    tracked_views,
+)
 
 __all__ = [
     "GpuMemoryWarning",
@@ -99,6 +105,7 @@ class SharedTraining:
     signature: str  # training_signature of every sampler in ``samplers``
     samplers: tuple[str, ...]  # at least two
     track_views: tuple[str, ...]  # union of the views these samplers need at cycle 0
+    diagnostic_views: tuple[str, ...] = ()  # those of track_views no member scores
 
 
 def shared_trainings(config: Config) -> list[SharedTraining]:
@@ -122,9 +129,14 @@ def shared_trainings(config: Config) -> list[SharedTraining]:
             views = set()
             for sampler in members:
                 views |= set(tracked_views(run_needs(sampler, settings.diagnostics)))
+            views = tuple(sorted(views))
             out.append(
                 SharedTraining(
-                    dataset, signature, tuple(s.name for s in members), tuple(sorted(views))
+                    dataset,
+                    signature,
+                    tuple(s.name for s in members),
+                    views,
+                    diagnostic_only(views, [s.needs for s in members]),
                 )
             )
     return out

@@ -23,7 +23,7 @@ from albench.cycle.checkpoint import load_checkpoint
 from albench.cycle.inputs import CycleInputs
 from albench.models.base import Backbone
 from albench.models.registry import build_model
-from albench.samplers.base import Need, objectives_of, tracked_views
+from albench.samplers.base import Need, diagnostic_only, objectives_of, tracked_views
 from albench.seeding import derive_seed
 from albench.training import CandidateTracker, TrainHooks, TrainResult, train
 from albench.training.objectives import AuxiliaryObjective, build_objective, objective_named
@@ -50,12 +50,6 @@ class Requirements:
             )
         views = tracked_views(needs)
         return cls(objectives, views, diagnostic_only(views, [needs if scored is None else scored]))
-
-
-def diagnostic_only(views: tuple[str, ...], scored: list[frozenset[Need]]) -> tuple[str, ...]:
-    """The tracker ``views`` that no set of sampler needs in ``scored`` reads."""
-    read = {view for needs in scored for view in tracked_views(needs)}
-    return tuple(view for view in views if view not in read)
 
 
 @dataclass

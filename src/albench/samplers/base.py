@@ -83,6 +83,12 @@ def tracked_views(needs: frozenset[Need]) -> tuple[str, ...]:
     return tuple(sorted(view for view, tracked in TRACKED.items() if set(tracked) & needs))
 
 
+def diagnostic_only(views: tuple[str, ...], scored: list[frozenset[Need]]) -> tuple[str, ...]:
+    """The tracker ``views`` that no set of sampler needs in ``scored`` reads."""
+    read = {view for needs in scored for view in tracked_views(needs)}
+    return tuple(view for view in views if view not in read)
+
+
 @dataclass
 class ScoringContext:
     """Everything a sampler may read: the candidates and the quantities it declared.
