@@ -14,7 +14,8 @@ scoring and selecting) and prints:
   many ran in their own process (``ALBENCH_WARM=0`` turns the server off);
 - the DAG's parse time: a dry-run of the config against a bare ``snakemake
   --version``, each the median of ``--repeats`` runs; with ``--presets``, the same
-  for every ``config/paper/*.yaml`` (target: <= 1.5x), the two commands alternated.
+  for every ``config/paper/*.yaml`` (target: <= 1.5x), the commands alternated, beside
+  the floor: a minimal workflow (one chained rule, nothing else) with as many jobs.
 
 Usage (from the repository root, after ``make run`` or any ``snakemake`` run):
 
@@ -97,19 +98,73 @@ def timed(command: list[str], cwd: Path, repeats: int) -> float:
     return statistics.median(times)
 
 
+# The least a Snakemake DAG of N jobs can cost: one rule, chained through one input
+# function (as the AL cycles are), no params, resources, logs or benchmarks.
+FLOOR_SNAKEFILE = """
+JOBS = int(config["jobs"])
+
+
+def previous(wildcards):
+    k = int(wildcards.k)
+    return [] if k % 10 == 0 else f"out/{k - 1}.txt"
+
+
+rule all:
+    input:
+        expand("out/{k}.txt", k=range(JOBS - 1)),
+
+
+rule step:
+    input:
+        previous,
+    output:
+        "out/{k}.txt",
+    shell:
+        "touch {output}"
+"""
+
+
+def dry_run_jobs(config: Path, cwd: Path) -> int:
+    """How many jobs the dry-run of ``config`` lists (the ``total`` of its job stats)."""
+    out = subprocess.run(
+        [*SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", str(config.resolve())],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    totals = [line.split()[1] for line in out.splitlines() if line.startswith("total ")]
+    return int(totals[-1])
+
+
 def dry_run_ratios(configs: list[Path], cwd: Path, repeats: int) -> None:
-    """Per config: median dry-run time against a bare ``snakemake --version``, alternated."""
-    for config in configs:
-        dry, version = [], []
-        for _ in range(repeats):
-            version.append(timed([*SNAKEMAKE, "--version"], cwd, 1))
-            dry.append(timed([*SNAKEMAKE, "-n", "--configfile", str(config.resolve())], cwd, 1))
-        ratios = sorted(d / v for d, v in zip(dry, version, strict=True))
-        print(
-            f"  dry-run {config.name:28s} {statistics.median(dry):5.2f} s vs --version "
-            f"{statistics.median(version):5.2f} s = {statistics.median(ratios):.2f}x "
-            f"(pairs {ratios[0]:.2f}-{ratios[-1]:.2f}x; target <= 1.5x)"
-        )
+    """Per config: median dry-run time against a bare ``snakemake --version``, alternated,
+    and the same for the floor workflow (FLOOR_SNAKEFILE) with the config's job count."""
+    with tempfile.TemporaryDirectory() as floor_dir:
+        floor = Path(floor_dir) / "Snakefile"
+        floor.write_text(FLOOR_SNAKEFILE)
+        for config in configs:
+            jobs = dry_run_jobs(config, cwd)
+            dry, version, minimal = [], [], []
+            for _ in range(repeats):
+                version.append(timed([*SNAKEMAKE, "--version"], cwd, 1))
+                dry.append(timed([*SNAKEMAKE, "-n", "--configfile", str(config.resolve())], cwd, 1))
+                minimal.append(
+                    timed(
+                        [*SNAKEMAKE, "-n", "-s", str(floor), "--config", f"jobs={jobs}"],
+                        floor.parent,
+                        1,
+                    )
+                )
+            ratios = sorted(d / v for d, v in zip(dry, version, strict=True))
+            floors = sorted(m / v for m, v in zip(minimal, version, strict=True))
+            print(
+                f"  dry-run {config.name:28s} {jobs:4d} jobs {statistics.median(dry):5.2f} s "
+                f"vs --version {statistics.median(version):5.2f} s = "
+                f"{statistics.median(ratios):.2f}x (pairs {ratios[0]:.2f}-{ratios[-1]:.2f}x; "
+                f"target <= 1.5x); a minimal {jobs}-job DAG: {statistics.median(minimal):5.2f} s "
+                f"= {statistics.median(floors):.2f}x"
+            )
 
 
 def main() -> int:

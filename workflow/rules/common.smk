@@ -1,5 +1,6 @@
 # Validation, wildcard constraints and input helpers. No rules here.
 # Paths come from albench.layout and the run grid from albench.plan; neither imports torch.
+import functools
 import os
 import sys
 from pathlib import Path
@@ -158,6 +159,15 @@ def get_checkpoint(wildcards):
     )
 
 
+def get_cycle_inputs(wildcards):
+    """The chained inputs of a cycle: labeled set, warm-start weights, shared cycle-0 training."""
+    return {
+        "labeled": get_labeled(wildcards),
+        "checkpoint": get_checkpoint(wildcards),
+        "initial_training": get_initial_training(wildcards),
+    }
+
+
 def get_checkpoint_flag(wildcards, input):
     """``--checkpoint PATH`` as a list of words (empty without warm start), for ``:q``."""
     return ["--checkpoint", str(input.checkpoint)] if input.get("checkpoint") else []
@@ -216,17 +226,24 @@ def _image_shape(dataset):
 
 def job_estimate(wildcards):
     """This job's runtime and memory (albench.estimate), from the preset's sizes."""
+    reference = "sampler" not in wildcards.keys() and "signature" not in wildcards.keys()
+    cycle = None if reference else int(wildcards.get("cycle", 0))
+    return _estimate(wildcards.dataset, wildcards.ir, cycle)
+
+
+@functools.cache  # one estimate per dataset x IR x cycle, not one per job and resource
+def _estimate(dataset, ir, cycle):
+    """``cycle`` None: the full-pool reference run."""
     from albench.estimate import job_estimate as estimate
 
-    settings = ALBENCH_CONFIG.datasets[wildcards.dataset]
-    sizes = _setting_plan(wildcards.dataset, wildcards.ir)
-    if "sampler" not in wildcards.keys() and "signature" not in wildcards.keys():  # reference
+    settings = ALBENCH_CONFIG.datasets[dataset]
+    sizes = _setting_plan(dataset, ir)
+    if cycle is None:
         labeled, scored, train = sizes.pool_size or 50_000, 0, settings.reference
     else:
-        cycle = int(wildcards.get("cycle", 0))
         initial, budget = sizes.initial or 1_000, sizes.budget or 1_000
         labeled, scored, train = initial + cycle * budget, settings.subset, settings.train
-    return estimate(settings, train, labeled, scored, _image_shape(wildcards.dataset))
+    return estimate(settings, train, labeled, scored, _image_shape(dataset))
 
 
 def get_runtime(wildcards, attempt):

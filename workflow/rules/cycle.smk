@@ -37,11 +37,10 @@ rule train_initial:
 
 rule run_cycle:
     input:
+        # labeled, checkpoint, initial_training: one function, called once per job
+        unpack(get_cycle_inputs),
         meta=rules.prepare_data.output.meta,
         pool=rules.build_pool.output.pool,
-        labeled=get_labeled,
-        checkpoint=get_checkpoint,
-        initial_training=get_initial_training,
     output:
         metrics=ensure(f"{RESULTS}/{layout.CYCLE}/metrics.json", non_empty=True),
         labeled=f"{RESULTS}/{layout.CYCLE}/labeled_next.json",
