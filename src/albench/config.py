@@ -474,6 +474,7 @@ class Config:
     gpu_memory_gb: float | None = None  # accelerator memory per job; plan warns above it
     conda_torch: str = "cpu"  # --sdm conda: PyTorch build of the job env (cpu | cuda)
     gpu_slots_per_device: int = 1  # local runs: GPU jobs sharing one GPU (albench.gpu_slots)
+    share_initial_training: bool = True  # one cycle-0 training per group that trains alike
     custom_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -536,6 +537,11 @@ class Config:
         require_gpu = data.get("require_gpu", False)
         if not isinstance(require_gpu, bool):
             raise ConfigError(f"config.require_gpu: must be true or false, got {require_gpu!r}")
+        share = data.get("share_initial_training", True)
+        if not isinstance(share, bool):
+            raise ConfigError(
+                f"config.share_initial_training: must be true or false, got {share!r}"
+            )
         gpu_memory_gb = data.get("gpu_memory_gb")
         if gpu_memory_gb is not None and (
             isinstance(gpu_memory_gb, bool)
@@ -572,6 +578,7 @@ class Config:
             gpu_memory_gb=None if gpu_memory_gb is None else float(gpu_memory_gb),
             conda_torch=conda_torch,
             gpu_slots_per_device=slots,
+            share_initial_training=share,
             custom_datasets=custom,
             sampler_params={name: dict(params or {}) for name, params in sampler_params.items()},
             report=ReportConfig.from_dict(
@@ -627,17 +634,15 @@ def load_config(path: str | Path) -> Config:
 def typed_overrides(values: Any, nested: bool = False) -> Any:
     """``snakemake --config key=value`` values with the types YAML would give them.
 
-    Snakemake converts a top-level value to int, float or bool, but parses lists and
-    mappings with YAML's BaseLoader, which keeps every scalar a string
-    (``seeds=[0,1]`` arrives as ``['0', '1']``). Scalars inside lists and mappings are
-    re-read with ``yaml.safe_load`` (``'2'`` → 2, ``'true'`` → True, ``'cpu'`` stays);
-    top-level scalars are left as Snakemake made them.
+    Snakemake converts a top-level value to int, float or bool (``True``/``False`` only),
+    but parses lists and mappings with YAML's BaseLoader, which keeps every scalar a
+    string (``seeds=[0,1]`` arrives as ``['0', '1']``). Scalars inside lists and mappings
+    are re-read with ``yaml.safe_load`` (``'2'`` → 2, ``'true'`` → True, ``'cpu'`` stays);
+    top-level scalars are left as Snakemake made them, except YAML's ``true``/``false``
+    in any case (``require_gpu=false`` would otherwise arrive as the string ``'false'``).
     """
     if isinstance(values, Mapping):
-        return {
-            key: typed_overrides(item, True) if nested or not isinstance(item, str) else item
-            for key, item in values.items()
-        }
+        return {key: _typed_top_level(item, nested) for key, item in values.items()}
     if isinstance(values, list):
         return [typed_overrides(item, True) for item in values]
     if nested and isinstance(values, str):
@@ -647,6 +652,12 @@ def typed_overrides(values: Any, nested: bool = False) -> Any:
             return values
         return loaded if isinstance(loaded, (int, float, bool)) or loaded is None else values
     return values
+
+
+def _typed_top_level(item: Any, nested: bool) -> Any:
+    if nested or not isinstance(item, str):
+        return typed_overrides(item, True)
+    return {"true": True, "false": False}.get(item.lower(), item)
 
 
 def config_hash(section: Any) -> str:

@@ -112,8 +112,11 @@ def shared_trainings(config: Config) -> list[SharedTraining]:
     """The cycle-0 trainings the workflow runs once per (dataset, IR, seed) and signature.
 
     Only signatures shared by two or more configured samplers are listed: a sampler
-    alone in its group trains its own cycle 0 (sharing would only add a job).
+    alone in its group trains its own cycle 0 (sharing would only add a job); with
+    ``share_initial_training: false`` every sampler does.
     """
+    if not config.share_initial_training:
+        return []
     names = sampler_names_of(config)
     out = []
     for dataset, settings in config.datasets.items():

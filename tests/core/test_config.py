@@ -84,4 +84,10 @@ def test_typed_overrides_read_nested_scalars_as_yaml():
         "datasets": {"d": {"cycles": 2, "x": "a b"}},
     }
     assert typed_overrides({"experiment": "007"}) == {"experiment": "007"}  # top level: as given
+    # ... but a YAML boolean is one: Snakemake itself only reads "True" and "False".
+    assert typed_overrides({"require_gpu": "false", "download": "TRUE", "device": "cpu"}) == {
+        "require_gpu": False,
+        "download": True,
+        "device": "cpu",
+    }
     assert typed_overrides({"flags": ["true", "null", "1.5e-3"]}) == {"flags": [True, None, 1.5e-3]}

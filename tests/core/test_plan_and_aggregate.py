@@ -217,6 +217,25 @@ def test_samplers_that_train_alike_share_one_cycle_zero_training():
     assert shared_training_of(cfg, RunKey("t", "digits", 10.0, 1, "ll4al", 0)) is None
 
 
+def test_share_initial_training_false_lets_every_sampler_train_its_cycle_zero():
+    from albench.plan import run_hash, shared_training_of, shared_trainings
+
+    raw = {**config().raw, "samplers": ["random", "entropy", "tidal_entropy", "tidal_random"]}
+    unshared = Config.from_dict({**raw, "share_initial_training": False})
+    assert shared_trainings(unshared) == []
+    assert shared_training_of(unshared, RunKey("t", "digits", 10.0, 1, "entropy", 0)) is None
+    # The switch only changes who trains: every run's hash (its rerun trigger) stays the same.
+    shared = Config.from_dict(raw)
+    assert len(shared_trainings(shared)) == 2
+    for sampler in raw["samplers"]:
+        key = RunKey("t", "digits", 10.0, 1, sampler, 0)
+        assert run_hash(shared, key) == run_hash(unshared, key)
+    with pytest.raises(
+        ConfigError, match=r"config.share_initial_training: must be true or false, got 'no'"
+    ):
+        Config.from_dict({**raw, "share_initial_training": "no"})
+
+
 def _paper_preset(name: str, **overrides):
     import yaml
 

@@ -13,7 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workflow_support import SMOKE, SNAKEMAKE, assert_same_results, copy_workflow, snakemake
+from workflow_support import (
+    MINI_CONFIG,
+    SMOKE,
+    SNAKEMAKE,
+    assert_same_results,
+    copy_workflow,
+    snakemake,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -108,6 +116,28 @@ def test_warm_started_jobs_give_the_bytes_of_jobs_in_their_own_process(finished_
     assert processes(finished_run) == {"warm fork"}
     assert processes(work) == {"own"}
     assert assert_same_results(finished_run, work) == 2 * 2 * 2 + 2
+
+
+def test_turning_off_the_shared_cycle_zero_training_changes_no_output(tmp_path):
+    """random and entropy train alike, so by default their cycle 0 loads one shared
+    training per IR; with share_initial_training: false each trains its own, same bytes."""
+    runs = {}
+    for share in (True, False):
+        work = copy_workflow(tmp_path / f"share-{share}")
+        write_config(
+            work / MINI_CONFIG,
+            seeds=[0],
+            samplers=["random", "entropy"],
+            share_initial_training=share,
+        )
+        snakemake(work, *SMOKE, "--cores", "2")
+        runs[share] = work
+
+    def shared_trainings(root: Path) -> list[Path]:
+        return sorted((root / "results" / "smoke").rglob("initial_training/*/training.json"))
+
+    assert len(shared_trainings(runs[True])) == 2 and not shared_trainings(runs[False])
+    assert assert_same_results(runs[True], runs[False]) == 2 * 2 * 2 + 2
 
 
 def _subset_of(golden, value, where: str) -> None:

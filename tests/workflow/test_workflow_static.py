@@ -146,6 +146,14 @@ def test_cycle_zero_training_is_shared_in_the_default_dag(tmp_path):
     assert shared and loading and all("--cycle 0 " in c for c in loading)
     # Every sampler whose training is shared loads it at cycle 0: trainings saved.
     assert len(loading) - len(shared) >= len(cycle_zero) // 2
+    # Switched off, no shared job, and every cycle 0 trains itself.
+    out = snakemake(
+        work, "-n", "-p", "--configfile", "config/config.yaml",
+        "--config", "share_initial_training=false",
+    ).stdout  # fmt: skip
+    commands = [line for line in out.splitlines() if "albench_cli.py" in line]
+    assert not [c for c in commands if " train-initial " in c or "--initial-training" in c]
+    assert len([c for c in commands if " cycle " in c and "--cycle 0 " in c]) == len(cycle_zero)
 
 
 def _job_count(output: str, rule: str) -> int:
