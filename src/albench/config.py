@@ -531,17 +531,9 @@ class Config:
         device = data.get("device", "auto")
         if not isinstance(device, str):
             raise ConfigError(f"config.device: expected a device name, got {device!r}")
-        download = data.get("download", False)
-        if not isinstance(download, bool):
-            raise ConfigError(f"config.download: must be true or false, got {download!r}")
-        require_gpu = data.get("require_gpu", False)
-        if not isinstance(require_gpu, bool):
-            raise ConfigError(f"config.require_gpu: must be true or false, got {require_gpu!r}")
-        share = data.get("share_initial_training", True)
-        if not isinstance(share, bool):
-            raise ConfigError(
-                f"config.share_initial_training: must be true or false, got {share!r}"
-            )
+        download = _flag(data, "download", False)
+        require_gpu = _flag(data, "require_gpu", False)
+        share = _flag(data, "share_initial_training", True)
         gpu_memory_gb = data.get("gpu_memory_gb")
         if gpu_memory_gb is not None and (
             isinstance(gpu_memory_gb, bool)
@@ -631,6 +623,14 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def _flag(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    """A top-level true/false key, or a ConfigError naming it (``config.<key>: ...``)."""
+    try:
+        return checks.check_bool(data.get(key, default), f"config.{key}:")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def typed_overrides(values: Any, nested: bool = False) -> Any:
     """``snakemake --config key=value`` values with the types YAML would give them.
 
@@ -642,22 +642,21 @@ def typed_overrides(values: Any, nested: bool = False) -> Any:
     in any case (``require_gpu=false`` would otherwise arrive as the string ``'false'``).
     """
     if isinstance(values, Mapping):
-        return {key: _typed_top_level(item, nested) for key, item in values.items()}
+        return {
+            key: typed_overrides(item, nested or not isinstance(item, str))
+            for key, item in values.items()
+        }
     if isinstance(values, list):
         return [typed_overrides(item, True) for item in values]
-    if nested and isinstance(values, str):
+    if isinstance(values, str):
+        if not nested:  # Snakemake typed it already, except YAML's true/false (any case)
+            return {"true": True, "false": False}.get(values.lower(), values)
         try:
             loaded = yaml.safe_load(values)
         except yaml.YAMLError:
             return values
         return loaded if isinstance(loaded, (int, float, bool)) or loaded is None else values
     return values
-
-
-def _typed_top_level(item: Any, nested: bool) -> Any:
-    if nested or not isinstance(item, str):
-        return typed_overrides(item, True)
-    return {"true": True, "false": False}.get(item.lower(), item)
 
 
 def config_hash(section: Any) -> str:
